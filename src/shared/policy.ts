@@ -1,0 +1,40 @@
+import type { AdmissionRequest, JsonValue } from './admission.js';
+
+/**
+ * What a policy's own logic decides, in the shape of Kubewarden's guest response
+ * (`accepted`, `message`, `code`, `mutated_object`, `warnings`, `audit_annotations`).
+ * Everything else about a decision (modes, message override, patches, groups) is the
+ * engine's business, so every policy kind returns this and nothing more.
+ */
+export interface PolicyVerdict {
+  readonly accepted: boolean;
+  readonly message?: string;
+  readonly code?: number;
+  /** The whole object after mutation; the engine turns it into a JSON patch. */
+  readonly mutatedObject?: JsonValue;
+  readonly warnings?: readonly string[];
+  readonly auditAnnotations?: Readonly<Record<string, string>>;
+}
+
+/** What the cluster would supply alongside a request; absent when nobody can supply it. */
+export interface PolicyContext {
+  readonly namespaceObject?: JsonValue;
+  readonly params?: JsonValue;
+}
+
+export interface ValidationInput {
+  readonly request: AdmissionRequest;
+  readonly context: PolicyContext;
+  /** Milliseconds this evaluation may take before it must be stopped. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * A loaded policy module: compiled once at load, evaluated many times. Implementations
+ * never throw for a policy-level failure they can describe; they throw `PalisadeError`
+ * (`cel_timeout`, `cel_evaluation_error`, ...) and the engine turns it into a rejection.
+ */
+export interface PolicyModule {
+  readonly kind: string;
+  validate(input: ValidationInput): PolicyVerdict | Promise<PolicyVerdict>;
+}
