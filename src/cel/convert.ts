@@ -46,5 +46,5 @@ export function fromCel(value: unknown): JsonValue {
     for (const [k, v] of Object.entries(value)) out[k] = fromCel(v);
     return out;
   }
-  return String(value);
+  return null;
 }

@@ -48,9 +48,6 @@ function guardSlot(): GuardSlot {
 
 function isTimeout(e: unknown): boolean {
   return (
-    typeof e === 'object' &&
-    e !== null &&
-    'code' in e &&
-    (e as { code: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT'
+    typeof e === 'object' && e !== null && 'code' in e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT'
   );
 }

@@ -37,6 +37,8 @@ export function compileCelPolicy(raw: JsonValue | undefined, base: string): Poli
 
   const variableTypes: Record<string, string> = {};
   const compiled: CompiledVariable[] = [];
+  // A class of its own per policy: cel-js types `variables` by its constructor.
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class
   const VariablesType = class Variables {};
   // Variables are compiled in order: each may use the ones declared before it, as in VAP.
   for (const [i, v] of settings.variables.entries()) {

@@ -1,4 +1,4 @@
-import type { AdmissionRequest, JsonValue } from './admission.js';
+import type { AdmissionRequest, JsonValue, StatusCause } from './admission.js';
 
 /**
  * What a policy's own logic decides, in the shape of Kubewarden's guest response
@@ -14,6 +14,8 @@ export interface PolicyVerdict {
   readonly mutatedObject?: JsonValue;
   readonly warnings?: readonly string[];
   readonly auditAnnotations?: Readonly<Record<string, string>>;
+  /** Details of a rejection, one per failing part (the members of a policy group). */
+  readonly causes?: readonly StatusCause[];
 }
 
 /** What the cluster would supply alongside a request; absent when nobody can supply it. */

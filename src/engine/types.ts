@@ -1,0 +1,56 @@
+import type { AdmissionRequest, AdmissionResponse, JsonValue } from '../shared/admission.js';
+import type { PolicyContext } from '../shared/policy.js';
+
+/** Why a request is evaluated: admission (`validate`) gets modes and message overrides applied; `audit` gets the raw verdict. */
+export type RequestOrigin = 'validate' | 'audit';
+
+export type PolicyMode = 'protect' | 'monitor';
+
+/** One evaluation, as metrics and logs see it (Kubewarden's metric labels). */
+export interface EvaluationRecord {
+  readonly policyId: string;
+  readonly policyMode: PolicyMode;
+  readonly resourceKind: string;
+  readonly resourceNamespace: string;
+  readonly resourceRequestOperation: string;
+  readonly accepted: boolean;
+  readonly mutated: boolean;
+  readonly requestOrigin: RequestOrigin | 'validate_raw';
+  /** HTTP status code of a rejection or failure, when there is one. */
+  readonly errorCode?: number;
+  readonly durationMs: number;
+}
+
+export interface EvaluateOptions {
+  /** What the cluster would supply (namespace object, params); absent on the admission path today. */
+  readonly context?: PolicyContext;
+  /**
+   * Check the policy's rules, namespaceSelector, objectSelector and matchConditions before
+   * evaluating. The API server does this for webhooks; the CLI and audits must do it themselves.
+   */
+  readonly matchRequest?: boolean;
+}
+
+/** Receives every evaluation; the policy server counts them in Prometheus. */
+export type EvaluationObserver = (record: EvaluationRecord) => void;
+
+export interface EvaluationEnvironment {
+  /** Ids of every configured policy, loaded or not. */
+  policyIds(): readonly string[];
+  has(policyId: string): boolean;
+  /** Load errors by policy id; a policy listed here rejects every request with code 500. */
+  loadErrors(): ReadonlyMap<string, string>;
+  /**
+   * Evaluates one policy. Never rejects for a policy-level failure (load error, timeout,
+   * evaluation error): those become `allowed: false` responses with code 500. Throws
+   * `policy_not_found` for an unknown id.
+   */
+  evaluate(
+    policyId: string,
+    request: AdmissionRequest,
+    origin: RequestOrigin,
+    options?: EvaluateOptions,
+  ): Promise<AdmissionResponse>;
+  /** Kubewarden's `validate_raw`: `request` is any JSON document, no admission semantics. */
+  evaluateRaw(policyId: string, request: JsonValue): Promise<AdmissionResponse>;
+}
