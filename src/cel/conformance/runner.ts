@@ -80,7 +80,8 @@ type Evaluation =
 
 function evaluate(base: Environment, test: SimpleTest): Evaluation {
   try {
-    const env = base.clone();
+    // Without the checker, cel-go resolves undeclared names at run time; dyn declarations match that.
+    const env = base.clone(test.disableCheck ? { unlistedVariablesAreDyn: true } : {});
     declareVariables(env, test);
     const program = env.parse(test.expr);
     const value: unknown = program(activation(test));
@@ -139,10 +140,20 @@ export function runFileSource(base: Environment, fileName: string, source: strin
   return { file: fileName, outcomes };
 }
 
+/**
+ * The environment conformance runs against: Palisade's root environment with cel-spec's default
+ * options. Palisade, like Kubernetes, rejects mixed-type list and map literals
+ * (`HomogeneousAggregateLiterals`); cel-spec's tests assume cel-go's default, which accepts them,
+ * so that restriction is lifted here rather than reported as a conformance failure.
+ */
+export function specEnvironment(root: Environment): Environment {
+  return root.clone({ homogeneousAggregateLiterals: false });
+}
+
 /** Runs all `*.textproto` files of a cel-spec checkout, in name order. */
 export function runSuite(dataDir: string, createEnvironment: () => Environment): FileResult[] {
   const dir = join(dataDir, SIMPLE_TESTDATA);
-  const base = createEnvironment();
+  const base = specEnvironment(createEnvironment());
   return readdirSync(dir)
     .filter((f) => f.endsWith('.textproto'))
     .sort()

@@ -1,4 +1,8 @@
 import type { Environment } from '@marcbachmann/cel-js';
+import { registerTwoVarComprehensions } from './comprehensions.js';
+import { registerConversionFixes } from './conversions.js';
+import { registerMathExtension } from './math.js';
+import { registerOptionalFixes } from './optionals.js';
 
 /**
  * Registers cel-go extensions beyond the Kubernetes libraries (math, two-variable
@@ -6,5 +10,8 @@ import type { Environment } from '@marcbachmann/cel-js';
  * CEL library, so expressions behave as cel-go evaluates them.
  */
 export function registerCelExtensions(env: Environment): void {
-  void env;
+  registerMathExtension(env);
+  registerTwoVarComprehensions(env);
+  registerConversionFixes(env);
+  registerOptionalFixes(env);
 }
