@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createBaseEnvironment } from '../cel/environment.js';
 import {
   formatConsole,
+  formatKnownFailures,
   formatMarkdown,
   knownFailuresOf,
   summarize,
@@ -60,7 +61,7 @@ function main(argv: readonly string[]): number {
   }
   const knownPath = values['write-known-failures'];
   if (knownPath !== undefined) {
-    writeFileSync(knownPath, `${JSON.stringify(knownFailuresOf(results), null, 2)}\n`);
+    writeFileSync(knownPath, formatKnownFailures(knownFailuresOf(results)));
   }
   const total = totals(results.map(summarize));
   console.log(`JSON-only: ${total.passed}/${total.jsonOnly} passed`);

@@ -60,4 +60,12 @@ describe('report', () => {
       unexpectedPasses: ['b: s/p'],
     });
   });
+
+  it('formats the known-failures list as Prettier would: short arrays inline, long ones expanded', () => {
+    const long = Array.from({ length: 6 }, (_, i) => `section/a_rather_long_test_name_${i}`);
+    expect(formatKnownFailures({ a: ['s/f'], b: long })).toBe(
+      `{\n  "a": ["s/f"],\n  "b": [\n${long.map((id) => `    "${id}"`).join(',\n')}\n  ]\n}\n`,
+    );
+    expect(formatKnownFailures({})).toBe('{}\n');
+  });
 });

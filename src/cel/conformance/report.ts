@@ -121,6 +121,26 @@ export function knownFailuresOf(results: readonly FileResult[]): KnownFailures {
   return out;
 }
 
+/**
+ * Serializes the known-failures list the way Prettier formats JSON (short arrays on one line,
+ * 100 columns), so a regenerated file passes `prettier --check` unchanged.
+ */
+export function formatKnownFailures(known: KnownFailures, printWidth = 100): string {
+  const files = Object.entries(known);
+  const lines = files.map(([file, ids], i) => {
+    const comma = i < files.length - 1 ? ',' : '';
+    const head = `  ${JSON.stringify(file)}: `;
+    const inline = `[${ids.map((id) => JSON.stringify(id)).join(', ')}]`;
+    if (head.length + inline.length + comma.length <= printWidth) return `${head}${inline}${comma}`;
+    return [
+      `${head}[`,
+      ...ids.map((id, j) => `    ${JSON.stringify(id)}${j < ids.length - 1 ? ',' : ''}`),
+      `  ]${comma}`,
+    ].join('\n');
+  });
+  return files.length === 0 ? '{}\n' : `{\n${lines.join('\n')}\n}\n`;
+}
+
 export interface KnownFailureDiff {
   /** Failing now but not listed: regressions (or newly added tests). */
   readonly unexpectedFailures: readonly string[];
