@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   diffKnownFailures,
   formatConsole,
+  formatKnownFailures,
   formatMarkdown,
   knownFailuresOf,
   summarize,
