@@ -183,7 +183,7 @@ function forkWorkers(n: number): void {
     });
   }
   cluster.on('exit', (worker, code) => {
-    if (code !== 0) process.exitCode = code ?? 1;
+    if (code !== 0) process.exitCode = code;
     if (Object.keys(cluster.workers ?? {}).length === 0)
       process.stderr.write(`palisade: all ${n} workers stopped (last: ${worker.id})\n`);
   });

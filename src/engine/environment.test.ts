@@ -225,7 +225,7 @@ describe('policy groups', () => {
       deploymentRequest(6),
       'validate',
     );
-    expect(both.status?.details?.causes?.map((c) => c.field)).toEqual([
+    expect(both.status?.details?.causes.map((c) => c.field)).toEqual([
       'spec.policies.small',
       'spec.policies.labelled',
     ]);
