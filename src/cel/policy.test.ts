@@ -158,6 +158,11 @@ describe('cel-policy settings', () => {
       'spec.settings.validations[0].messageExpression',
     ]);
     expect(e.message).toContain('spec.settings.variables[0].expression: does not compile');
+    const followOn = loadError({
+      variables: [{ name: 'x', expression: 'object.spec.(' }],
+      validations: [{ expression: 'variables.x > 1' }],
+    });
+    expect(followOn.fields.map((f) => f.path)).toEqual(['spec.settings.variables[0].expression']);
   });
 
   it('rejects unknown reasons, missing validations and bad variable names', () => {

@@ -46,6 +46,8 @@ export function compileCelPolicy(raw: JsonValue | undefined, base: string): Poli
     const program = compiler.compile(v.expression, `${base}.variables[${i}].expression`);
     if (isFieldError(program)) {
       errors.push(program);
+      // Declared as dyn so the expressions using it report their own problems, not this one again.
+      variableTypes[v.name] = 'dyn';
       continue;
     }
     variableTypes[v.name] = program.outputType;
