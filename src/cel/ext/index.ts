@@ -1,4 +1,5 @@
 import type { Environment } from '@marcbachmann/cel-js';
+import { registerBlock } from './block.js';
 import { registerTwoVarComprehensions } from './comprehensions.js';
 import { registerConversionFixes } from './conversions.js';
 import { registerMathExtension } from './math.js';
@@ -14,4 +15,5 @@ export function registerCelExtensions(env: Environment): void {
   registerTwoVarComprehensions(env);
   registerConversionFixes(env);
   registerOptionalFixes(env);
+  registerBlock(env);
 }
