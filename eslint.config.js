@@ -33,7 +33,10 @@ export default tseslint.config(
         {
           paths: [
             { name: 'express', message: 'The engine never imports express.' },
-            { name: '@kubernetes/client-node', message: 'The engine never imports the Kubernetes client.' },
+            {
+              name: '@kubernetes/client-node',
+              message: 'The engine never imports the Kubernetes client.',
+            },
           ],
         },
       ],
