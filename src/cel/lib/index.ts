@@ -1,6 +1,14 @@
 import type { Environment } from '@marcbachmann/cel-js';
+import { registerEncodersLibrary } from './encoders.js';
+import { registerFormatLibrary } from './format.js';
 import { registerListsLibrary } from './lists.js';
+import { registerNetLibrary } from './net.js';
+import { registerQuantityLibrary } from './quantity.js';
 import { registerRegexLibrary } from './regex.js';
+import { registerSemverLibrary } from './semver.js';
+import { registerSetsLibrary } from './sets.js';
+import { registerStringsLibrary } from './strings.js';
+import { registerUrlsLibrary } from './urls.js';
 
 /**
  * Registers the Kubernetes CEL libraries (lists, regex, urls, quantity, ip, cidr, format,
@@ -9,4 +17,12 @@ import { registerRegexLibrary } from './regex.js';
 export function registerKubernetesLibraries(env: Environment): void {
   registerRegexLibrary(env);
   registerListsLibrary(env);
+  registerStringsLibrary(env);
+  registerSetsLibrary(env);
+  registerEncodersLibrary(env);
+  registerUrlsLibrary(env);
+  registerQuantityLibrary(env);
+  registerSemverLibrary(env);
+  registerFormatLibrary(env);
+  registerNetLibrary(env);
 }

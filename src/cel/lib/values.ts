@@ -13,6 +13,22 @@ export function celError(message: string): EvaluationError {
   return new EvaluationError(message);
 }
 
+/** Splits a string into code points, the unit CEL (like Go's runes) indexes strings by. */
+export function codePoints(s: string): string[] {
+  return Array.from(s);
+}
+
+/** Custom value classes with a textual form implement this for `%s` in `string.format`. */
+export interface CelStringable {
+  celString(): string;
+}
+
+export function isCelStringable(v: unknown): v is CelStringable {
+  return (
+    typeof v === 'object' && v !== null && 'celString' in v && typeof v.celString === 'function'
+  );
+}
+
 /** Our custom value classes implement this so lists, sets and `==` can compare them. */
 export interface CelComparable {
   celEquals(other: unknown): boolean;
