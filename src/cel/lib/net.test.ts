@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { checkRow, err, type Row } from './testkit.js';
+
+// Kubernetes pkg/cel/library/ip_test.go and cidr_test.go, plus cel-spec network_ext cases.
+const ipRows: Row[] = [
+  [`ip("192.168.0.1") == ip("192.168.0.1")`, true],
+  [
+    `ip("192.168.0.1.0")`,
+    err(
+      'IP Address "192.168.0.1.0" parse error during conversion from string: ParseAddr("192.168.0.1.0"): IPv4 address too long',
+    ),
+  ],
+  [`isIP("192.168.0.1")`, true],
+  [`isIP("192.168.0.1.0")`, false],
+  [`ip.isCanonical("127.0.0.1")`, true],
+  [`ip.isCanonical("127.0.0.1.0")`, err('IPv4 address too long')],
+  [`ip("192.168.0.1").family()`, 4n],
+  [`ip("0.0.0.0").isUnspecified()`, true],
+  [`ip("127.0.0.1").isUnspecified()`, false],
+  [`ip("127.0.0.1").isLoopback()`, true],
+  [`ip("1.2.3.4").isLoopback()`, false],
+  [`ip("224.0.0.1").isLinkLocalMulticast()`, true],
+  [`ip("224.0.1.1").isLinkLocalMulticast()`, false],
+  [`ip("169.254.169.254").isLinkLocalUnicast()`, true],
+  [`ip("192.168.0.1").isLinkLocalUnicast()`, false],
+  [`ip("192.168.0.1").isGlobalUnicast()`, true],
+  [`ip("255.255.255.255").isGlobalUnicast()`, false],
+  [`ip("2001:db8::68") == ip("2001:DB8::68")`, true],
+  [
+    `ip("2001:db8:::68")`,
+    err('each colon-separated field must have at least one digit (at ":68")'),
+  ],
+  [`isIP("2001:db8::68")`, true],
+  [`isIP("2001:db8:::68")`, false],
+  [`ip.isCanonical("2001:db8::68")`, true],
+  [`ip.isCanonical("2001:DB8::68")`, false],
+  [`ip.isCanonical("2001:db8:0:0:0:0:0:68")`, false],
+  [`ip.isCanonical("2001:db8:::68")`, err('parse error during conversion from string')],
+  [`ip("2001:db8::68").family()`, 6n],
+  [`ip("::").isUnspecified()`, true],
+  [`ip("::1").isUnspecified()`, false],
+  [`ip("::1").isLoopback()`, true],
+  [`ip("2001:db8::abcd").isLoopback()`, false],
+  [`ip("ff02::1").isLinkLocalMulticast()`, true],
+  [`ip("fd00::1").isLinkLocalMulticast()`, false],
+  [`ip("fe80::1").isLinkLocalUnicast()`, true],
+  [`ip("fd80::1").isLinkLocalUnicast()`, false],
+  [`ip("2001:db8::abcd").isGlobalUnicast()`, true],
+  [`ip("ff00::1").isGlobalUnicast()`, false],
+  [`isIP(cidr("192.168.0.0/24"))`, err('no matching overload')],
+  [`string(ip("192.168.0.1"))`, '192.168.0.1'],
+  [`string(ip("2001:0db8:0000:0000:0000:0000:0000:0068"))`, '2001:db8::68'],
+  [`string(ip("1:0:0:2:0:0:0:3"))`, '1:0:0:2::3'],
+  [`string(ip("1:0:2:3:4:5:6:7"))`, '1:0:2:3:4:5:6:7'],
+  [`string(ip("::ffff:0:1.2.3.4"))`, '::ffff:0:102:304'],
+  [`type(ip("192.168.0.1")) == net.IP`, true],
+  [`isIP("::ffff:1.2.3.4")`, false],
+  [`ip("::ffff:1.2.3.4")`, err('IPv4-mapped IPv6 address "::ffff:1.2.3.4" is not allowed')],
+  [`ip("fe80::1%eth0")`, err('IP address "fe80::1%eth0" with zone value is not allowed')],
+  [`isIP("01.2.3.4")`, false],
+  [`isIP("256.0.0.1")`, false],
+  [`isIP("1.2.3")`, false],
+  [`isIP("1::2::3")`, false],
+  [`isIP("12345::")`, false],
+  [`isIP("")`, false],
+  [`[ip("10.0.0.1")].exists(i, i == ip("10.0.0.1"))`, true],
+];
+
+const cidrRows: Row[] = [
+  [`cidr(192168)`, err('no matching overload')],
+  [`cidr(dyn("192.168.0.0/24")) == cidr("192.168.0.0/24")`, true],
+  [
+    `cidr("192.168.0.0/")`,
+    err(
+      'network address parse error during conversion from string: network address parse error during conversion from string: netip.ParsePrefix("192.168.0.0/"): bad bits after slash: ""',
+    ),
+  ],
+  [`cidr("192.168.0.0/24").containsIP(ip("192.168.0.1"))`, true],
+  [`cidr("192.168.0.0/24").containsIP(ip("192.168.1.1"))`, false],
+  [`cidr("192.168.0.0/24").containsIP("192.168.0.1")`, true],
+  [`cidr("192.168.0.0/24").containsIP("192.168.1.1")`, false],
+  [`cidr("192.168.0.0/24").containsCIDR(cidr("192.168.0.0/25"))`, true],
+  [`cidr("192.168.0.0/24").containsCIDR(cidr("192.168.0.0/23"))`, false],
+  [`cidr("192.168.0.0/24").containsCIDR("192.168.0.0/25")`, true],
+  [`cidr("192.168.0.0/24").containsCIDR("192.168.0.0/23")`, false],
+  [`cidr("10.0.0.0/8").containsCIDR(cidr("10.1.0.0/16"))`, true],
+  [`cidr("10.0.0.0/16").containsCIDR(cidr("10.1.0.0/24"))`, false],
+  [`cidr("192.168.0.0/24").ip() == ip("192.168.0.0")`, true],
+  [`cidr("192.168.0.0/24").masked() == cidr("192.168.0.0/24")`, true],
+  [`cidr("192.168.0.1/24").masked() == cidr("192.168.0.0/24")`, true],
+  [`cidr("192.168.0.0/24").prefixLength()`, 24n],
+  [`cidr("2001:db8::/32") == cidr("2001:db8::/32")`, true],
+  [`cidr("2001:db8::/")`, err('bad bits after slash: ""')],
+  [`cidr("2001:db8::/32").containsIP(ip("2001:db8::1"))`, true],
+  [`cidr("2001:db8::/32").containsIP(ip("2001:dc8::1"))`, false],
+  [`cidr("2001:db8::/32").containsIP("2001:db8::1")`, true],
+  [`cidr("2001:db8::/32").containsIP("2001:dc8::1")`, false],
+  [`cidr("2001:db8::/32").containsCIDR(cidr("2001:db8::/33"))`, true],
+  [`cidr("2001:db8::/32").containsCIDR(cidr("2001:db8::/31"))`, false],
+  [`cidr("2001:db8::/32").containsCIDR("2001:db8::/33")`, true],
+  [`cidr("2001:db8::/32").containsCIDR("2001:db8::/31")`, false],
+  [`cidr("2001:db8::/32").ip() == ip("2001:db8::")`, true],
+  [`cidr("2001:db8:1::/32").masked() == cidr("2001:db8::/32")`, true],
+  [`cidr("2001:db8::/32").prefixLength()`, 32n],
+  [`string(cidr("192.168.0.0/24"))`, '192.168.0.0/24'],
+  [`string(cidr("192.168.0.1/24"))`, '192.168.0.1/24'],
+  [`type(cidr("192.168.0.0/24")) == net.CIDR`, true],
+  [`cidr("10.0.0.0/8").containsIP(ip("::1"))`, false],
+  [`isCIDR("10.0.0.0/33")`, false],
+  [`isCIDR("10.0.0.0/08")`, false],
+  [`isCIDR("10.0.0.0")`, false],
+  [`isCIDR("::/0")`, true],
+  [`isCIDR("::ffff:1.2.3.4/120")`, false],
+  [`cidr(object.podCIDR).containsIP(object.podIP)`, true],
+];
+
+describe('IP and CIDR libraries', () => {
+  it.each(ipRows)('%s', (...row) => {
+    expect(checkRow(row)).toBeUndefined();
+  });
+  it.each(cidrRows)('%s', (...row) => {
+    expect(
+      checkRow(row, { object: { podCIDR: '10.244.0.0/16', podIP: '10.244.3.7' } }),
+    ).toBeUndefined();
+  });
+});
