@@ -13,6 +13,12 @@ import { registerUrlsLibrary } from './urls.js';
 /**
  * Registers the Kubernetes CEL libraries (lists, regex, urls, quantity, ip, cidr, format,
  * semver, sets, extended strings, base64 encoders) on `env`.
+ *
+ * The regex library goes first because it replaces cel-js's backtracking `matches` with RE2
+ * (see `regex.ts`). Known gaps we cannot close from here: cel-js's built-in `lowerAscii` and
+ * `upperAscii` also change non-ASCII letters, and its `indexOf`, `lastIndexOf` and `substring`
+ * count UTF-16 units rather than code points (they differ from cel-go only for characters
+ * outside the Basic Multilingual Plane); none can be overridden without changing cel-js.
  */
 export function registerKubernetesLibraries(env: Environment): void {
   registerRegexLibrary(env);
