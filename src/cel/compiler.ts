@@ -22,7 +22,7 @@ export interface CelDeclaration {
 
 export interface CelTypeDeclaration {
   readonly name: string;
-  readonly ctor: new () => object;
+  readonly ctor: new (...args: never[]) => object;
   readonly fields: Readonly<Record<string, string>>;
 }
 

@@ -7,7 +7,13 @@ import {
 } from '../shared/errors.js';
 import type { PolicyModule, PolicyVerdict, ValidationInput } from '../shared/policy.js';
 import { CelCompiler, isFieldError, type CelProgram } from './compiler.js';
-import { toCel } from './convert.js';
+import {
+  Bindings,
+  createVariablesClass,
+  defineVariable,
+  type VariablesClass,
+  type VariablesInstance,
+} from './bindings.js';
 import { parseCelSettings, REASON_CODES, type CelPolicySettings } from './settings.js';
 
 const BINDINGS = ['object', 'oldObject', 'request', 'params', 'namespaceObject'] as const;
@@ -37,9 +43,7 @@ export function compileCelPolicy(raw: JsonValue | undefined, base: string): Poli
 
   const variableTypes: Record<string, string> = {};
   const compiled: CompiledVariable[] = [];
-  // A class of its own per policy: cel-js types `variables` by its constructor.
-  // eslint-disable-next-line @typescript-eslint/no-extraneous-class
-  const VariablesType = class Variables {};
+  const VariablesType = createVariablesClass();
   // Variables are compiled in order: each may use the ones declared before it, as in VAP.
   for (const [i, v] of settings.variables.entries()) {
     const compiler = compilerFor(variableTypes, VariablesType);
@@ -51,6 +55,7 @@ export function compileCelPolicy(raw: JsonValue | undefined, base: string): Poli
       continue;
     }
     variableTypes[v.name] = program.outputType;
+    defineVariable(VariablesType, v.name, compiled.length);
     compiled.push({ name: v.name, program });
   }
   const compiler = compilerFor(variableTypes, VariablesType);
@@ -77,7 +82,7 @@ export function compileCelPolicy(raw: JsonValue | undefined, base: string): Poli
   return new CelPolicy(settings, compiled, validations, VariablesType);
 }
 
-function compilerFor(variableTypes: Record<string, string>, ctor: new () => object): CelCompiler {
+function compilerFor(variableTypes: Record<string, string>, ctor: VariablesClass): CelCompiler {
   return new CelCompiler(
     [...BINDINGS.map((name) => ({ name, type: 'dyn' })), { name: 'variables', type: 'Variables' }],
     [{ name: 'Variables', ctor, fields: variableTypes }],
@@ -102,7 +107,7 @@ class CelPolicy implements PolicyModule {
     private readonly settings: CelPolicySettings,
     private readonly variables: readonly CompiledVariable[],
     private readonly validations: readonly CompiledValidation[],
-    private readonly VariablesType: new () => object,
+    private readonly VariablesType: VariablesClass,
   ) {}
 
   validate(input: ValidationInput): PolicyVerdict {
@@ -181,42 +186,21 @@ class CelPolicy implements PolicyModule {
     return v.message ?? `failed expression: ${v.program.expression.trim()}`;
   }
 
-  /**
-   * The bindings of one evaluation. Objects are converted to CEL values on first use and
-   * variables are computed on first use, each at most once per evaluation.
-   */
+  /** The bindings of one evaluation; variables computed on first read, at most once. */
   private activation(
     request: AdmissionRequest,
     params: JsonValue,
     namespaceObject: JsonValue | undefined,
     deadline: number,
-  ): object {
-    const activation: Record<string, unknown> = {};
-    lazy(activation, 'object', () => toCel(request.object));
-    lazy(activation, 'oldObject', () => toCel(request.oldObject));
-    lazy(activation, 'request', () => toCel(request as unknown as JsonValue));
-    lazy(activation, 'params', () => toCel(params));
-    lazy(activation, 'namespaceObject', () => toCel(namespaceObject));
-    const variables = new this.VariablesType();
-    for (const v of this.variables) {
-      lazy(variables, v.name, () => v.program.evaluate(activation, remaining(deadline)));
-    }
-    activation.variables = variables;
-    return activation;
+  ): Bindings {
+    const variables: VariablesInstance = new this.VariablesType((i): unknown => {
+      const v = this.variables[i];
+      if (!v) throw new PalisadeError('internal_error', `variable ${i} is not compiled`);
+      return v.program.evaluate(bindings, remaining(deadline));
+    });
+    const bindings: Bindings = new Bindings(request, params, namespaceObject, variables);
+    return bindings;
   }
-}
-
-/** Defines `key` on `target` as a getter that computes once and then remembers. */
-function lazy(target: object, key: string, compute: () => unknown): void {
-  Object.defineProperty(target, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const value = compute();
-      Object.defineProperty(target, key, { value, enumerable: true });
-      return value;
-    },
-  });
 }
 
 function remaining(deadline: number): number {
