@@ -14,6 +14,8 @@ section {
   test { name: "syntax_error" expr: "1 +" eval_error { errors { message: "x" } } }
   test { name: "missing_error" expr: "1" any_eval_errors { errors { errors { message: "x" } } } }
   test { name: "proto" expr: "TestAllTypes{}" value { bool_value: true } }
+  test { name: "unchecked" expr: "'horses' || true" disable_check: true value { bool_value: true } }
+  test { name: "checked" expr: "'horses' || true" value { bool_value: true } }
 }`;
 
 describe('runFileSource', () => {
@@ -41,6 +43,11 @@ describe('runFileSource', () => {
     expect(byName.get('syntax_error')?.status).toBe('fail');
     expect(byName.get('syntax_error')?.detail).toMatch(/^syntax error/);
     expect(byName.get('missing_error')?.detail).toBe('expected an error, got 1');
+  });
+
+  it('honours disable_check: type errors surface only where evaluated', () => {
+    expect(byName.get('unchecked')?.status).toBe('pass');
+    expect(byName.get('checked')?.status).toBe('fail');
   });
 
   it('excludes tests that need protobuf messages, with the reason', () => {

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from '@marcbachmann/cel-js';
 import type { Environment } from '@marcbachmann/cel-js';
+import { transformAst } from '../ext/ast.js';
 import { exclusionReason } from './classify.js';
 import { loadSimpleTestFile } from './schema.js';
 import type { SimpleTest } from './schema.js';
@@ -84,6 +85,9 @@ function evaluate(base: Environment, test: SimpleTest): Evaluation {
     const env = base.clone(test.disableCheck ? { unlistedVariablesAreDyn: true } : {});
     declareVariables(env, test);
     const program = env.parse(test.expr);
+    // The same post-parse corrections Palisade's compiler applies; without the checker, static
+    // types are dyn and type errors surface only where evaluated, as in cel-go.
+    transformAst(program.ast, { unchecked: test.disableCheck });
     const value: unknown = program(activation(test));
     return { ok: true, value };
   } catch (error) {

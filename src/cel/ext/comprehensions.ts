@@ -57,9 +57,12 @@ function elementTypes(
   node: MacroAst,
 ): [CelType, CelType] {
   const dyn = checker.getType('dyn');
-  if (receiverType.kind === 'list') return [checker.getType('int'), receiverType.valueType ?? dyn];
+  // An empty literal (`[]`, `{}`) has a type parameter as element type; bind it to dyn.
+  const concrete = (t: CelType | undefined): CelType => (!t || t.kind === 'param' ? dyn : t);
+  if (receiverType.kind === 'list')
+    return [checker.getType('int'), concrete(receiverType.valueType)];
   if (receiverType.kind === 'map')
-    return [receiverType.keyType ?? dyn, receiverType.valueType ?? dyn];
+    return [concrete(receiverType.keyType), concrete(receiverType.valueType)];
   if (receiverType.kind === 'dyn') return [dyn, dyn];
   throw checker.createError(
     'invalid_comprehension_range',

@@ -4,6 +4,7 @@ import { registerTwoVarComprehensions } from './comprehensions.js';
 import { registerConversionFixes } from './conversions.js';
 import { registerMathExtension } from './math.js';
 import { registerOptionalFixes } from './optionals.js';
+import { registerTypeFixes } from './types.js';
 
 /**
  * Registers cel-go extensions beyond the Kubernetes libraries (math, two-variable
@@ -16,4 +17,5 @@ export function registerCelExtensions(env: Environment): void {
   registerConversionFixes(env);
   registerOptionalFixes(env);
   registerBlock(env);
+  registerTypeFixes(env);
 }
