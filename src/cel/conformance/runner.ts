@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ParseError } from '@marcbachmann/cel-js';
 import type { Environment } from '@marcbachmann/cel-js';
 import { transformAst } from '../ext/ast.js';
+import { registerIterVarMacros } from '../ext/itervar.js';
 import { exclusionReason } from './classify.js';
 import { loadSimpleTestFile } from './schema.js';
 import type { SimpleTest } from './schema.js';
@@ -148,10 +149,14 @@ export function runFileSource(base: Environment, fileName: string, source: strin
  * The environment conformance runs against: Palisade's root environment with cel-spec's default
  * options. Palisade, like Kubernetes, rejects mixed-type list and map literals
  * (`HomogeneousAggregateLiterals`); cel-spec's tests assume cel-go's default, which accepts them,
- * so that restriction is lifted here rather than reported as a conformance failure.
+ * so that restriction is lifted here rather than reported as a conformance failure. It also
+ * declares cel-spec's test-only `cel.iterVar` macro.
  */
 export function specEnvironment(root: Environment): Environment {
-  return root.clone({ homogeneousAggregateLiterals: false });
+  const env = root.clone({ homogeneousAggregateLiterals: false });
+  // block_ext's test-only macro for optimizer-introduced comprehension variables.
+  registerIterVarMacros(env);
+  return env;
 }
 
 /** Runs all `*.textproto` files of a cel-spec checkout, in name order. */
