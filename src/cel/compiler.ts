@@ -2,6 +2,7 @@ import type { Environment } from '@marcbachmann/cel-js';
 import { PalisadeError, errorMessage, type FieldError } from '../shared/errors.js';
 import { needsDeadline } from './cost.js';
 import { createBaseEnvironment } from './environment.js';
+import { transformAst } from './ext/ast.js';
 import { runWithDeadline } from './guard.js';
 
 /** A compiled expression: parsed and type-checked once, evaluated many times. */
@@ -57,6 +58,9 @@ export class CelCompiler {
     let parsed: ReturnType<Environment['parse']>;
     try {
       parsed = this.#env.parse(expression);
+      // cel-go semantics the library lacks (has() on maps, cross-numeric ==, overflow and
+      // range errors): applied to the tree before it is checked.
+      transformAst(parsed.ast);
     } catch (e) {
       return { path, message: `does not compile: ${firstLine(errorMessage(e))}` };
     }
