@@ -333,6 +333,15 @@ async function main() {
     name: '(c) palisade serve, constant policy',
     url: `https://127.0.0.1:${portB}/validate/constant`,
   });
+  // Interrupted (Ctrl-C, timeout): still stop the servers we started.
+  const children = [...new Set(targets.map((t) => t.child))];
+  const interrupted = () => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     for (const t of targets) {
       const review = await waitReady(t.url, ca, body);
@@ -392,7 +401,7 @@ async function main() {
         `constant policy (engine without CEL data access) ${f(evalResult.constantUs, 2)} µs`,
     );
   } finally {
-    await Promise.all([...new Set(targets.map((t) => t.child))].map(stopServer));
+    await Promise.all(children.map(stopServer));
     rmSync(dir, { recursive: true, force: true });
   }
 }
