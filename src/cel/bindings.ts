@@ -1,5 +1,5 @@
 import type { AdmissionRequest, JsonValue } from '../shared/admission.js';
-import { toCel } from './convert.js';
+import { toCelLazy } from './convert.js';
 
 const UNSET: unique symbol = Symbol('unset');
 type Slot = unknown;
@@ -26,27 +26,27 @@ export class Bindings {
   ) {}
 
   get object(): unknown {
-    if (this.#object === UNSET) this.#object = toCel(this.admission.object);
+    if (this.#object === UNSET) this.#object = toCelLazy(this.admission.object);
     return this.#object;
   }
 
   get oldObject(): unknown {
-    if (this.#oldObject === UNSET) this.#oldObject = toCel(this.admission.oldObject);
+    if (this.#oldObject === UNSET) this.#oldObject = toCelLazy(this.admission.oldObject);
     return this.#oldObject;
   }
 
   get request(): unknown {
-    if (this.#request === UNSET) this.#request = toCel(this.admission as unknown as JsonValue);
+    if (this.#request === UNSET) this.#request = toCelLazy(this.admission as unknown as JsonValue);
     return this.#request;
   }
 
   get params(): unknown {
-    if (this.#params === UNSET) this.#params = toCel(this.paramsJson);
+    if (this.#params === UNSET) this.#params = toCelLazy(this.paramsJson);
     return this.#params;
   }
 
   get namespaceObject(): unknown {
-    if (this.#namespaceObject === UNSET) this.#namespaceObject = toCel(this.namespaceJson);
+    if (this.#namespaceObject === UNSET) this.#namespaceObject = toCelLazy(this.namespaceJson);
     return this.#namespaceObject;
   }
 }
