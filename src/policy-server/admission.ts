@@ -6,6 +6,7 @@ import {
   type AdmissionResponse,
   type JsonValue,
 } from '../shared/admission.js';
+import { parseAdmissionRequest } from '../shared/admission-parse.js';
 import { errorMessage, isPalisadeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { EvaluationEnvironment } from '../engine/types.js';
@@ -127,39 +128,17 @@ function rawRequestOf(document: unknown): JsonValue {
   return document.request ?? null;
 }
 
-const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-
 /**
- * Checks the few fields the engine relies on (uid, kind, resource, operation) so a
- * malformed review is the client's 400 naming the field, not a TypeError and a 500.
- * The rest of the request is passed through as sent.
+ * The AdmissionRequest of a review body, checked by the shared parser; a malformed one is the
+ * client's 400 naming the field, not a TypeError and a 500.
  */
 export function admissionRequestOf(document: unknown): AdmissionRequest {
-  if (!isJsonObject(document)) {
-    throw new HttpError(400, 'request body must be a JSON object (an AdmissionReview)');
+  try {
+    return parseAdmissionRequest(document, 'request body', { requireReview: true });
+  } catch (e: unknown) {
+    if (isPalisadeError(e, 'request_invalid')) throw new HttpError(400, e.message);
+    throw e;
   }
-  const request = document.request;
-  if (request === undefined) {
-    throw new HttpError(400, 'AdmissionReview has no "request" field');
-  }
-  if (!isJsonObject(request)) throw new HttpError(400, '"request" must be an object');
-  if (typeof request.uid !== 'string' || request.uid === '') {
-    throw new HttpError(400, '"request.uid" must be a non-empty string');
-  }
-  if (!isJsonObject(request.kind) || typeof request.kind.kind !== 'string') {
-    throw new HttpError(400, '"request.kind" must be an object with a string "kind"');
-  }
-  if (!isJsonObject(request.resource)) {
-    throw new HttpError(400, '"request.resource" must be an object');
-  }
-  if (typeof request.operation !== 'string' || !OPERATIONS.has(request.operation)) {
-    throw new HttpError(400, '"request.operation" must be one of CREATE, UPDATE, DELETE, CONNECT');
-  }
-  if (request.userInfo === undefined) request.userInfo = {};
-  else if (!isJsonObject(request.userInfo)) {
-    throw new HttpError(400, '"request.userInfo" must be an object');
-  }
-  return request as unknown as AdmissionRequest;
 }
 
 function answerFailure(

@@ -112,7 +112,7 @@ describe('palisade run', () => {
     );
     const r = await palisade('run', '--policy', join(REPLICA, 'policy.yaml'), '--request', bad);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('request.kind.kind must be a string');
+    expect(r.stderr).toContain('"request.kind.kind" must be a string');
   });
 });
 
