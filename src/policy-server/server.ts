@@ -196,10 +196,9 @@ async function readTls(files: TlsFiles): Promise<{ cert: Buffer; key: Buffer }> 
       );
     }
   };
-  const [cert, key] = await Promise.all([
-    read(files.certFile, 'certificate'),
-    read(files.keyFile, 'key'),
-  ]);
+  // In order, so that with both missing the error always names the certificate first.
+  const cert = await read(files.certFile, 'certificate');
+  const key = await read(files.keyFile, 'key');
   return { cert, key };
 }
 
