@@ -18,12 +18,17 @@ export class RequestMatcher {
   constructor(spec: MatchSpec, conditionsPath: string) {
     this.#spec = spec;
     const errors: FieldError[] = [];
+    const conditions = spec.matchConditions ?? [];
+    if (conditions.length === 0) {
+      this.#conditions = [];
+      return;
+    }
     const compiler = new CelCompiler([
       { name: 'object', type: 'dyn' },
       { name: 'oldObject', type: 'dyn' },
       { name: 'request', type: 'dyn' },
     ]);
-    this.#conditions = (spec.matchConditions ?? []).flatMap((c, i) => {
+    this.#conditions = conditions.flatMap((c, i) => {
       const program = compiler.compile(c.expression, `${conditionsPath}[${i}].expression`, 'bool');
       if (isFieldError(program)) {
         errors.push(program);
