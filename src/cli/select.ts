@@ -1,4 +1,5 @@
 import type { PolicyDefinition } from '../engine/index.js';
+import type { JsonValue } from '../shared/admission.js';
 import { PalisadeError } from '../shared/errors.js';
 
 /**
@@ -40,7 +41,7 @@ function ids(defs: readonly PolicyDefinition[]): string {
 }
 
 /** The definition with its settings replaced (a test case's or `--settings-json` override). */
-export function withSettings(def: PolicyDefinition, settings: unknown): PolicyDefinition {
+export function withSettings(def: PolicyDefinition, settings: JsonValue): PolicyDefinition {
   if (def.body.type !== 'policy') {
     throw new PalisadeError(
       'manifest_invalid',
@@ -49,9 +50,6 @@ export function withSettings(def: PolicyDefinition, settings: unknown): PolicyDe
   }
   return {
     ...def,
-    body: {
-      ...def.body,
-      settings: settings as PolicyDefinition['body'] extends { settings: infer S } ? S : never,
-    },
+    body: { ...def.body, settings },
   };
 }

@@ -92,7 +92,7 @@ async function runCase(
   logger: Logger,
 ): Promise<string | undefined> {
   let def = selectPolicy(defs, c.policy, file);
-  if (c.settings !== undefined) def = withSettings(def, c.settings);
+  if (c.settings !== undefined) def = withSettings(def, c.settings as JsonValue);
   const requestDoc =
     typeof c.request === 'string'
       ? await readJsonFile(resolve(base, c.request))
