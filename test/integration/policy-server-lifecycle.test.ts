@@ -5,16 +5,13 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnvironment, readPolicySources } from '../../src/engine/index.js';
 import {
-  createPolicyServer,
-  createPolicyServerConfig,
-  createPolicyServerMetrics,
   installShutdownHandlers,
   type PolicyServer,
   type PolicyServerConfigInput,
 } from '../../src/policy-server/index.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { buildTestServer } from './support/server.js';
 
 const POLICIES = `
 replicas:
@@ -37,18 +34,7 @@ afterAll(() => {
 });
 
 async function create(input: PolicyServerConfigInput = {}): Promise<PolicyServer> {
-  const metrics = createPolicyServerMetrics();
-  const environment = await loadEnvironment(await readPolicySources(join(dir, 'policies.yml')), {
-    logger: silentLogger(),
-    observer: metrics.observer,
-  });
-  const server = createPolicyServer({
-    environment,
-    logger: silentLogger(),
-    metrics,
-    config: createPolicyServerConfig({ port: 0, ...input }),
-  });
-  return server;
+  return (await buildTestServer(join(dir, 'policies.yml'), input)).server;
 }
 
 async function start(

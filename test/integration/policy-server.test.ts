@@ -5,15 +5,12 @@ import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnvironment, readPolicySources } from '../../src/engine/index.js';
-import {
-  createPolicyServer,
-  createPolicyServerConfig,
-  createPolicyServerMetrics,
-  type PolicyServer,
-  type PolicyServerConfigInput,
+import type {
+  PolicyServer,
+  PolicyServerConfigInput,
+  PolicyServerMetrics,
 } from '../../src/policy-server/index.js';
-import { silentLogger } from '../../src/shared/logger.js';
+import { buildTestServer, readReply, type Reply } from './support/server.js';
 
 const POLICIES = `
 replicas:
@@ -32,12 +29,6 @@ const TOO_MANY = 'the number of replicas must be less than or equal to 5';
 let dir: string;
 let base: string;
 let server: PolicyServer;
-
-interface Reply {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
 
 function deploymentReview(replicas: number, uid = `uid-${replicas}`): object {
   return {
@@ -70,15 +61,7 @@ function send(
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, agent });
     req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        });
-      });
+      readReply(res).then(resolve, reject);
     });
     req.on('error', reject);
     req.end(init.body);
@@ -96,19 +79,9 @@ function post(path: string, body: unknown, contentType = 'application/json'): Pr
 async function startServer(input: PolicyServerConfigInput): Promise<{
   server: PolicyServer;
   url: string;
-  metrics: ReturnType<typeof createPolicyServerMetrics>;
+  metrics: PolicyServerMetrics;
 }> {
-  const metrics = createPolicyServerMetrics();
-  const environment = await loadEnvironment(await readPolicySources(join(dir, 'policies.yml')), {
-    logger: silentLogger(),
-    observer: metrics.observer,
-  });
-  const s = createPolicyServer({
-    environment,
-    logger: silentLogger(),
-    metrics,
-    config: createPolicyServerConfig({ port: 0, ...input }),
-  });
+  const { server: s, metrics } = await buildTestServer(join(dir, 'policies.yml'), input);
   const { port, protocol } = await s.listen();
   return { server: s, url: `${protocol}://127.0.0.1:${port}`, metrics };
 }
@@ -359,15 +332,7 @@ describe('TLS', () => {
           headers: { 'content-type': 'application/json' },
         });
         req.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString(),
-            });
-          });
+          readReply(res).then(resolve, reject);
         });
         req.on('error', reject);
         req.end(JSON.stringify(deploymentReview(6, 'tls-6')));
