@@ -8,6 +8,7 @@ import {
   loadEnvironment,
   readPolicySources,
   readYamlDocuments,
+  type EvaluationEnvironment,
   type PolicyDefinition,
 } from '../engine/index.js';
 import { schemaErrors } from '../engine/manifest.js';
@@ -69,8 +70,10 @@ async function runSuite(
     );
   }
   out.write(`# ${suite.name ?? file}\n`);
+  // Compiled once per suite; only a case that overrides settings compiles its own copy.
+  const env = await loadEnvironment(defs, { logger });
   for (const testCase of suite.cases) {
-    const failure = await runCase(testCase, defs, base, file, logger).catch((e: unknown) =>
+    const failure = await runCase(testCase, { defs, env }, base, file, logger).catch((e: unknown) =>
       errorMessage(e),
     );
     if (failure === undefined) {
@@ -86,13 +89,17 @@ async function runSuite(
 /** Returns undefined when the case passes, else what differed. */
 async function runCase(
   c: TestCase,
-  defs: readonly PolicyDefinition[],
+  suite: { readonly defs: readonly PolicyDefinition[]; readonly env: EvaluationEnvironment },
   base: string,
   file: string,
   logger: Logger,
 ): Promise<string | undefined> {
-  let def = selectPolicy(defs, c.policy, file);
-  if (c.settings !== undefined) def = withSettings(def, c.settings as JsonValue);
+  let def = selectPolicy(suite.defs, c.policy, file);
+  let env = suite.env;
+  if (c.settings !== undefined) {
+    def = withSettings(def, c.settings as JsonValue);
+    env = await loadEnvironment([def], { logger });
+  }
   const requestDoc =
     typeof c.request === 'string'
       ? await readJsonFile(resolve(base, c.request))
@@ -101,7 +108,6 @@ async function runCase(
     requestDoc,
     typeof c.request === 'string' ? c.request : `case "${c.name}" request`,
   );
-  const env = await loadEnvironment([def], { logger });
   const response = await env.evaluate(def.id, request, 'validate', {
     matchRequest: true,
     context: {

@@ -33,7 +33,7 @@ export const DEFAULT_TIMEOUT_MS = 2000;
  * and benchmarks share. Immutable once built: hot reload builds a new environment beside
  * this one and swaps it, so a request always sees one consistent set of policies.
  */
-export async function loadEnvironment(
+export function loadEnvironment(
   definitions: readonly PolicyDefinition[],
   options: LoadOptions,
 ): Promise<EvaluationEnvironment> {
@@ -53,8 +53,8 @@ export async function loadEnvironment(
       options.logger.debug({ policy: def.id, source: def.source }, 'policy loaded');
     }
   }
-  await Promise.resolve();
-  return new Environment(policies, loadErrors, options);
+  // Asynchronous by contract: WebAssembly modules will compile off the event loop.
+  return Promise.resolve(new Environment(policies, loadErrors, options));
 }
 
 class Environment implements EvaluationEnvironment {
