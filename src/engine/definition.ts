@@ -18,6 +18,15 @@ export interface ModuleSpec {
   /** Field path of the settings in the user's document, e.g. `spec.settings`. */
   readonly settingsPath: string;
   readonly timeoutEvalSeconds?: number;
+  /** Kubernetes types a context-aware WebAssembly policy may read through host capabilities. */
+  readonly contextAwareResources?: readonly {
+    readonly apiVersion: string;
+    readonly kind: string;
+  }[];
+  /** Host-capability patterns granted (policies.yml); manifests are granted `*`, as upstream. */
+  readonly hostCapabilities?: readonly string[];
+  /** For modules without metadata: kubewarden-wapc, wasi, opa or gatekeeper. */
+  readonly executionMode?: string;
 }
 
 export interface GroupMemberSpec extends ModuleSpec {

@@ -88,7 +88,7 @@ describe('evaluate', () => {
     );
     expect(
       (await env.evaluate('clusterwide-wasm', deploymentRequest(1), 'validate')).status?.message,
-    ).toContain('not supported yet');
+    ).toContain('needs the WebAssembly runtime');
     expect(
       (await env.evaluate('clusterwide-replica-limit', deploymentRequest(1), 'validate')).allowed,
     ).toBe(true);

@@ -16,6 +16,7 @@ import type {
   EvaluationEnvironment,
   EvaluationObserver,
   EvaluationRecord,
+  ModuleLoader,
   RequestOrigin,
 } from './types.js';
 
@@ -24,6 +25,8 @@ export interface LoadOptions {
   readonly observer?: EvaluationObserver;
   /** Per-evaluation budget for policies without `timeoutEvalSeconds` (Kubewarden: 2 s). */
   readonly defaultTimeoutMs?: number;
+  /** Loads modules that are not CEL (the WebAssembly runtime); without it they fail to load. */
+  readonly modules?: ModuleLoader;
 }
 
 export const DEFAULT_TIMEOUT_MS = 2000;
@@ -33,15 +36,19 @@ export const DEFAULT_TIMEOUT_MS = 2000;
  * and benchmarks share. Immutable once built: hot reload builds a new environment beside
  * this one and swaps it, so a request always sees one consistent set of policies.
  */
-export function loadEnvironment(
+export async function loadEnvironment(
   definitions: readonly PolicyDefinition[],
   options: LoadOptions,
 ): Promise<EvaluationEnvironment> {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const policies = new Map<string, LoadedPolicy>();
   const loadErrors = new Map<string, string>();
-  for (const def of definitions) {
-    const policy = loadPolicy(def, defaultTimeoutMs);
+  const loaded = await Promise.all(
+    definitions.map((def) => loadPolicy(def, defaultTimeoutMs, options.modules)),
+  );
+  for (const [i, def] of definitions.entries()) {
+    const policy = loaded[i];
+    if (!policy) continue;
     policies.set(def.id, policy);
     if (policy.loadError !== undefined) {
       loadErrors.set(def.id, policy.loadError);
@@ -53,8 +60,7 @@ export function loadEnvironment(
       options.logger.debug({ policy: def.id, source: def.source }, 'policy loaded');
     }
   }
-  // Asynchronous by contract: WebAssembly modules will compile off the event loop.
-  return Promise.resolve(new Environment(policies, loadErrors, options));
+  return new Environment(policies, loadErrors, options);
 }
 
 class Environment implements EvaluationEnvironment {
@@ -63,6 +69,10 @@ class Environment implements EvaluationEnvironment {
     private readonly errors: ReadonlyMap<string, string>,
     private readonly options: LoadOptions,
   ) {}
+
+  close(): void {
+    for (const p of this.policies.values()) p.close();
+  }
 
   policyIds(): readonly string[] {
     return [...this.policies.keys()];
@@ -130,7 +140,7 @@ class Environment implements EvaluationEnvironment {
     const admission = rawAsAdmission(uid, request);
     let response: AdmissionResponse;
     try {
-      response = responseFromVerdict(admission, await policy.verdict(admission, {}));
+      response = responseFromVerdict(admission, await policy.verdict(admission, {}, request));
     } catch (e) {
       response = failureResponse(uid, failureMessage(policyId, e));
     }

@@ -1,7 +1,8 @@
 import type { AdmissionRequest, StatusCause } from '../shared/admission.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
 import type { PolicyContext, PolicyModule, PolicyVerdict } from '../shared/policy.js';
-import type { GroupBody, PolicyDefinition } from './definition.js';
+import type { JsonValue } from '../shared/admission.js';
+import type { GroupBody, ModuleSpec, PolicyDefinition } from './definition.js';
 import {
   evaluateGroupExpression,
   memberNameProblem,
@@ -9,8 +10,8 @@ import {
   type GroupExpression,
 } from './group-expression.js';
 import { RequestMatcher } from './match.js';
-import { loadModule } from './modules.js';
-import type { PolicyMode } from './types.js';
+import { loadModule, type ModuleOrigin } from './modules.js';
+import type { ModuleLoader, PolicyMode } from './types.js';
 
 /** A policy ready to serve: compiled, or holding the reason it could not be. */
 export interface LoadedPolicy {
@@ -22,14 +23,24 @@ export interface LoadedPolicy {
   readonly matcher?: RequestMatcher;
   readonly loadError?: string;
   /** The policy's own decision; throws `PalisadeError` for failures (timeouts, evaluation errors). */
-  verdict(request: AdmissionRequest, context: PolicyContext): Promise<PolicyVerdict>;
+  verdict(
+    request: AdmissionRequest,
+    context: PolicyContext,
+    raw?: JsonValue,
+  ): Promise<PolicyVerdict>;
+  /** Releases what the modules hold (sandbox registrations); the policy must not be used after. */
+  close(): void;
 }
 
 /**
  * Compiles a definition. Never throws: whatever goes wrong becomes `loadError`, and the
  * policy rejects every request with it, so one bad policy cannot keep the others from serving.
  */
-export function loadPolicy(def: PolicyDefinition, defaultTimeoutMs: number): LoadedPolicy {
+export async function loadPolicy(
+  def: PolicyDefinition,
+  defaultTimeoutMs: number,
+  loader?: ModuleLoader,
+): Promise<LoadedPolicy> {
   const common = {
     id: def.id,
     mode: def.mode,
@@ -41,17 +52,44 @@ export function loadPolicy(def: PolicyDefinition, defaultTimeoutMs: number): Loa
   try {
     if (def.readError !== undefined) throw new PalisadeError('manifest_invalid', def.readError);
     const matcher = def.match ? new RequestMatcher(def.match, 'spec.matchConditions') : undefined;
-    const verdict =
-      def.body.type === 'group'
-        ? groupVerdict(def.id, def.body, def.message ?? '', defaultTimeoutMs)
-        : moduleVerdict(loadModule(def.body), common.timeoutMs);
-    return { ...common, ...(matcher ? { matcher } : {}), verdict };
+    const modules: PolicyModule[] = [];
+    const track = (m: PolicyModule): PolicyModule => (modules.push(m), m);
+    const close = (): void => {
+      for (const m of modules) m.close?.();
+    };
+    try {
+      const verdict =
+        def.body.type === 'group'
+          ? await groupVerdict(def, def.body, defaultTimeoutMs, (spec, origin) =>
+              loadModule(spec, origin, loader).then(track),
+            )
+          : moduleVerdict(
+              track(
+                await loadModule(
+                  def.body,
+                  {
+                    policyId: def.id,
+                    source: def.source,
+                    allowedToMutate: def.body.allowedToMutate,
+                    timeoutMs: common.timeoutMs,
+                  },
+                  loader,
+                ),
+              ),
+              common.timeoutMs,
+            );
+      return { ...common, ...(matcher ? { matcher } : {}), verdict, close };
+    } catch (e) {
+      close();
+      throw e;
+    }
   } catch (e) {
     const loadError = e instanceof PalisadeError ? e.message : `internal error: ${errorMessage(e)}`;
     return {
       ...common,
       loadError,
       verdict: () => Promise.reject(new PalisadeError('policy_load_failed', loadError)),
+      close: () => undefined,
     };
   }
 }
@@ -66,7 +104,8 @@ function timeoutOf(def: PolicyDefinition, defaultTimeoutMs: number): number {
 }
 
 function moduleVerdict(module: PolicyModule, timeoutMs: number): LoadedPolicy['verdict'] {
-  return async (request, context) => module.validate({ request, context, timeoutMs });
+  return async (request, context, raw) =>
+    module.validate({ request, context, timeoutMs, ...(raw !== undefined ? { raw } : {}) });
 }
 
 interface LoadedMember {
@@ -79,12 +118,14 @@ interface LoadedMember {
  * expression. A member that tries to mutate counts as rejecting (groups never mutate).
  * On rejection the group's message is the answer and each member that rejected is a cause.
  */
-function groupVerdict(
-  groupId: string,
+async function groupVerdict(
+  def: PolicyDefinition,
   body: GroupBody,
-  message: string,
   defaultTimeoutMs: number,
-): LoadedPolicy['verdict'] {
+  load: (spec: ModuleSpec, origin: ModuleOrigin) => Promise<PolicyModule>,
+): Promise<LoadedPolicy['verdict']> {
+  const groupId = def.id;
+  const message = def.message ?? '';
   const problems = body.members.flatMap((m) => {
     const p = memberNameProblem(m.name);
     return p ? [`spec.policies.${m.name}: ${p}`] : [];
@@ -93,10 +134,14 @@ function groupVerdict(
   if (problems.length > 0) throw new PalisadeError('manifest_invalid', problems.join('; '));
   const members = new Map<string, LoadedMember>();
   for (const m of body.members) {
-    members.set(m.name, {
-      module: loadModule(m),
-      timeoutMs: (m.timeoutEvalSeconds ?? defaultTimeoutMs / 1000) * 1000,
-    });
+    const timeoutMs = (m.timeoutEvalSeconds ?? defaultTimeoutMs / 1000) * 1000;
+    const origin = {
+      policyId: `${groupId}/${m.name}`,
+      source: def.source,
+      allowedToMutate: false,
+      timeoutMs,
+    };
+    members.set(m.name, { module: await load(m, origin), timeoutMs });
   }
   let tree: GroupExpression;
   try {

@@ -83,6 +83,8 @@ export function definitionFromManifest(doc: JsonObject, source: string): PolicyD
         settings: m.settings as JsonValue | undefined,
         settingsPath: `spec.policies.${memberName}.settings`,
         ...(m.timeoutEvalSeconds !== undefined ? { timeoutEvalSeconds: m.timeoutEvalSeconds } : {}),
+        ...(m.executionMode ? { executionMode: m.executionMode } : {}),
+        ...('contextAwareResources' in m ? { contextAwareResources: m.contextAwareResources } : {}),
       }),
     );
     return withError(
@@ -106,6 +108,10 @@ export function definitionFromManifest(doc: JsonObject, source: string): PolicyD
         settings: spec.settings as JsonValue | undefined,
         settingsPath: 'spec.settings',
         allowedToMutate: spec.mutating,
+        ...(spec.executionMode ? { executionMode: spec.executionMode } : {}),
+        ...(spec.contextAwareResources
+          ? { contextAwareResources: spec.contextAwareResources }
+          : {}),
         ...(spec.timeoutEvalSeconds !== undefined
           ? { timeoutEvalSeconds: spec.timeoutEvalSeconds }
           : {}),

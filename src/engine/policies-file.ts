@@ -1,7 +1,7 @@
 import { PoliciesFileGroup, PoliciesFilePolicy } from '../api/policies/policies-file.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../shared/admission.js';
 import { formatFieldErrors } from '../shared/errors.js';
-import type { PolicyDefinition } from './definition.js';
+import type { ModuleSpec, PolicyDefinition } from './definition.js';
 import { schemaErrors } from './manifest.js';
 
 /**
@@ -30,6 +30,7 @@ function fromEntry(id: string, entry: JsonValue, source: string): PolicyDefiniti
       settings: m.settings as JsonValue | undefined,
       settingsPath: `${id}.policies.${name}.settings`,
       ...(m.timeoutEvalSeconds !== undefined ? { timeoutEvalSeconds: m.timeoutEvalSeconds } : {}),
+      ...runtimeFields(m),
     }));
     return {
       ...base,
@@ -48,7 +49,21 @@ function fromEntry(id: string, entry: JsonValue, source: string): PolicyDefiniti
       settingsPath: `${id}.settings`,
       allowedToMutate: e.allowedToMutate ?? false,
       ...(e.timeoutEvalSeconds !== undefined ? { timeoutEvalSeconds: e.timeoutEvalSeconds } : {}),
+      ...runtimeFields(e),
     },
     ...readError,
+  };
+}
+
+/** The fields only WebAssembly modules use, copied when present. */
+function runtimeFields(
+  e: Partial<
+    Pick<PoliciesFilePolicy, 'contextAwareResources' | 'hostCapabilities' | 'executionMode'>
+  >,
+): Pick<ModuleSpec, 'contextAwareResources' | 'hostCapabilities' | 'executionMode'> {
+  return {
+    ...(e.contextAwareResources ? { contextAwareResources: e.contextAwareResources } : {}),
+    ...(e.hostCapabilities ? { hostCapabilities: e.hostCapabilities } : {}),
+    ...(e.executionMode ? { executionMode: e.executionMode } : {}),
   };
 }

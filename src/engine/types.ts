@@ -1,5 +1,5 @@
 import type { AdmissionRequest, AdmissionResponse, JsonValue } from '../shared/admission.js';
-import type { PolicyContext } from '../shared/policy.js';
+import type { PolicyContext, PolicyModule } from '../shared/policy.js';
 
 /** Why a request is evaluated: admission (`validate`) gets modes and message overrides applied; `audit` gets the raw verdict. */
 export type RequestOrigin = 'validate' | 'audit';
@@ -31,6 +31,28 @@ export interface EvaluateOptions {
   readonly matchRequest?: boolean;
 }
 
+/**
+ * A module the engine cannot compile itself (WebAssembly), handed to the runtime that the
+ * composition root injects. The engine knows it only through this shape.
+ */
+export interface ModuleRequest {
+  /** The policy id, or `<group id>/<member>` for a group member. */
+  readonly policyId: string;
+  readonly module: string;
+  readonly settings: JsonValue | undefined;
+  readonly settingsPath: string;
+  /** The file the policy was declared in; relative `file://` modules resolve against its folder. */
+  readonly source: string;
+  readonly allowedToMutate: boolean;
+  readonly contextAwareResources: readonly { readonly apiVersion: string; readonly kind: string }[];
+  readonly hostCapabilities: readonly string[];
+  readonly executionMode?: string;
+  readonly timeoutMs: number;
+}
+
+/** Loads one module; rejects with `PalisadeError` (`policy_load_failed`, `settings_invalid`, …). */
+export type ModuleLoader = (request: ModuleRequest) => Promise<PolicyModule>;
+
 /** Receives every evaluation; the policy server counts them in Prometheus. */
 export type EvaluationObserver = (record: EvaluationRecord) => void;
 
@@ -53,4 +75,6 @@ export interface EvaluationEnvironment {
   ): Promise<AdmissionResponse>;
   /** Kubewarden's `validate_raw`: `request` is any JSON document, no admission semantics. */
   evaluateRaw(policyId: string, request: JsonValue): Promise<AdmissionResponse>;
+  /** Releases the policies' sandbox registrations; call once the environment is replaced. */
+  close(): void;
 }

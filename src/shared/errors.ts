@@ -28,8 +28,22 @@ export const ERROR_CODES = {
   group_expression_invalid: 'policy group expression is invalid',
   /** A mutation could not be expressed as a JSON patch or applied. */
   mutation_failed: 'mutation failed',
+  /** A WebAssembly policy ran past its evaluation deadline and was stopped. */
+  policy_timeout: 'policy evaluation exceeded its time budget',
+  /** A WebAssembly policy tried to grow its memory past its cap. */
+  policy_memory_limit: 'policy exceeded its memory limit',
+  /** A WebAssembly policy trapped (unreachable, out-of-bounds access, stack overflow…). */
+  policy_trap: 'policy trapped',
+  /** A WebAssembly policy reported an error or answered something that is not a response. */
+  policy_evaluation_failed: 'policy evaluation failed',
+  /** A WebAssembly module is malformed or needs what Palisade does not provide. */
+  module_invalid: 'policy module is invalid',
   /** A test suite file is malformed. */
   test_suite_invalid: 'test suite is invalid',
+  /** A call to the Kubernetes API server failed, was refused, or named an unknown kind or object. */
+  kubernetes_request_failed: 'Kubernetes API request failed',
+  /** A host-capability session file (kwctl record/replay format) is malformed. */
+  host_capabilities_session_invalid: 'host-capability session file is invalid',
   /** A file could not be read or parsed. */
   file_unreadable: 'file could not be read',
   /** Anything else: a bug in Palisade. */

@@ -29,6 +29,8 @@ export interface ValidationInput {
   readonly context: PolicyContext;
   /** Milliseconds this evaluation may take before it must be stopped. */
   readonly timeoutMs: number;
+  /** For `validate_raw`: the document as sent, which raw WebAssembly policies receive. */
+  readonly raw?: JsonValue;
 }
 
 /**
@@ -39,4 +41,6 @@ export interface ValidationInput {
 export interface PolicyModule {
   readonly kind: string;
   validate(input: ValidationInput): PolicyVerdict | Promise<PolicyVerdict>;
+  /** Frees what loading took (sandbox registrations); absent for modules that hold nothing. */
+  close?(): void;
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ExecutionMode } from './v1.js';
 
 /**
  * Kubewarden policy-server's `policies.yml`: policy id → policy or policy group
@@ -16,6 +17,7 @@ export const PoliciesFileMember = Type.Object(
     contextAwareResources: Type.Optional(Type.Array(ContextAwareResource)),
     timeoutEvalSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     hostCapabilities: Type.Optional(Type.Array(Type.String())),
+    executionMode: Type.Optional(ExecutionMode),
   },
   { additionalProperties: false },
 );
@@ -29,6 +31,7 @@ export const PoliciesFilePolicy = Type.Object({
   message: Type.Optional(Type.String()),
   timeoutEvalSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
   hostCapabilities: Type.Optional(Type.Array(Type.String())),
+  executionMode: Type.Optional(ExecutionMode),
   namespacedName: Type.Optional(Type.Unknown()),
 });
 

@@ -47,6 +47,17 @@ export const MatchCondition = Type.Object({
 });
 export type MatchCondition = Static<typeof MatchCondition>;
 
+/**
+ * Palisade extension: how to run a module that carries no `io.kubewarden.metadata` (kwctl's
+ * `--execution-mode`); the module's own metadata wins when present.
+ */
+export const ExecutionMode = Type.Union([
+  Type.Literal('kubewarden-wapc'),
+  Type.Literal('wasi'),
+  Type.Literal('opa'),
+  Type.Literal('gatekeeper'),
+]);
+
 export const ContextAwareResource = Type.Object({
   apiVersion: Type.String(),
   kind: Type.String(),
@@ -75,6 +86,7 @@ const policySpec = {
   module: Type.String({ minLength: 1 }),
   settings: Type.Optional(Free),
   mutating: Type.Boolean(),
+  executionMode: Type.Optional(ExecutionMode),
   timeoutEvalSeconds: Type.Optional(Timeout),
   message: Type.Optional(Type.String()),
 };
@@ -91,11 +103,13 @@ export const ClusterAdmissionPolicySpec = Type.Object({ ...policySpec, ...cluste
 const GroupMember = Type.Object({
   module: Type.String({ minLength: 1 }),
   settings: Type.Optional(Free),
+  executionMode: Type.Optional(ExecutionMode),
   timeoutEvalSeconds: Type.Optional(Timeout),
 });
 const ClusterGroupMember = Type.Object({
   module: Type.String({ minLength: 1 }),
   settings: Type.Optional(Free),
+  executionMode: Type.Optional(ExecutionMode),
   timeoutEvalSeconds: Type.Optional(Timeout),
   contextAwareResources: Type.Optional(Type.Array(ContextAwareResource)),
 });
