@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../../shared/admission.js';
+import type { CallbackRequest } from './callback-request.js';
 
 /** One waPC `__host_call` (or WASI `host.call`) as the guest made it. */
 export interface HostCallRequest {
@@ -60,4 +61,13 @@ export interface KubernetesPort {
   canI(spec: JsonObject): Promise<JsonObject>;
 }
 
-export type { JsonValue };
+/**
+ * Kubewarden's `CallbackHandler`: answers a parsed, already-authorised request with the response
+ * bytes, or rejects with a message the guest will see. It sits behind gating and payload parsing,
+ * so record and replay can wrap it and see exactly what kwctl's session files hold.
+ */
+export interface CallbackHandler {
+  handle(request: CallbackRequest): Promise<Uint8Array>;
+}
+
+export type { CallbackRequest, JsonValue };
