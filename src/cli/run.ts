@@ -1,9 +1,10 @@
-import { loadEnvironment, readPolicySources } from '../engine/index.js';
+import { loadEnvironment, readPolicySources, type ModuleLoader } from '../engine/index.js';
 import { reviewOf, type JsonValue } from '../shared/admission.js';
 import { parseAdmissionRequest } from '../shared/admission-parse.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { PolicyContext } from '../shared/policy.js';
+import { definitionForModule, isModuleReference } from './module-policy.js';
 import { readJsonFile } from './read.js';
 import { selectPolicy, withSettings } from './select.js';
 
@@ -17,6 +18,11 @@ export interface RunOptions {
   readonly params?: string;
   /** Evaluate even when the policy's rules do not match the request (kwctl's behaviour). */
   readonly ignoreRules?: boolean;
+  /** kwctl's `--execution-mode`, for a module without metadata. */
+  readonly executionMode?: string;
+  readonly allowContextAware?: boolean;
+  /** Loads WebAssembly modules (the sandbox runtime). */
+  readonly modules?: ModuleLoader;
 }
 
 /**
@@ -29,8 +35,9 @@ export async function runCommand(
   logger: Logger,
   stdout: NodeJS.WritableStream,
 ): Promise<void> {
-  const defs = await readPolicySources(options.policy);
-  let def = selectPolicy(defs, options.policyId, options.policy);
+  let def = isModuleReference(options.policy)
+    ? await definitionForModule(options.policy, options)
+    : selectPolicy(await readPolicySources(options.policy), options.policyId, options.policy);
   if (options.settingsJson !== undefined)
     def = withSettings(def, parseSettings(options.settingsJson));
   const request = parseAdmissionRequest(await readJsonFile(options.request), options.request);
@@ -40,7 +47,10 @@ export async function runCommand(
       : {}),
     ...(options.params !== undefined ? { params: await readJsonFile(options.params) } : {}),
   };
-  const env = await loadEnvironment([def], { logger });
+  const env = await loadEnvironment([def], {
+    logger,
+    ...(options.modules ? { modules: options.modules } : {}),
+  });
   const response = await env.evaluate(def.id, request, 'validate', {
     context,
     matchRequest: options.ignoreRules !== true,

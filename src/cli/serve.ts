@@ -1,4 +1,4 @@
-import { loadEnvironment, readPolicySources } from '../engine/index.js';
+import { loadEnvironment, readPolicySources, type ModuleLoader } from '../engine/index.js';
 import type { Logger } from '../shared/logger.js';
 import {
   createPolicyServer,
@@ -18,6 +18,8 @@ export interface ServeOptions {
   readonly policyTimeout: number;
   /** Print the curl walkthrough (the embedded default of `npm start`). */
   readonly banner: boolean;
+  /** Loads WebAssembly modules (the sandbox runtime). */
+  readonly modules?: ModuleLoader;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function serveCommand(
     logger: logger.child({ component: 'engine' }),
     observer: metrics.observer,
     defaultTimeoutMs: options.policyTimeout * 1000,
+    ...(options.modules ? { modules: options.modules } : {}),
   });
   const server = createPolicyServer({
     environment,

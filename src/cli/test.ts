@@ -9,13 +9,13 @@ import {
   readPolicySources,
   readYamlDocuments,
   type EvaluationEnvironment,
+  type LoadOptions,
   type PolicyDefinition,
 } from '../engine/index.js';
 import { schemaErrors } from '../engine/manifest.js';
 import type { AdmissionResponse, JsonValue } from '../shared/admission.js';
 import { parseAdmissionRequest } from '../shared/admission-parse.js';
 import { PalisadeError, errorMessage, formatFieldErrors } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
 import { readJsonFile } from './read.js';
 import { selectPolicy, withSettings } from './select.js';
 
@@ -31,13 +31,13 @@ export interface TestTotals {
  */
 export async function testCommand(
   files: readonly string[],
-  logger: Logger,
+  load: LoadOptions,
   out: NodeJS.WritableStream,
 ): Promise<TestTotals> {
   const totals: TestTotals = { passed: 0, failed: 0 };
   for (const file of files) {
     try {
-      await runSuite(file, logger, out, totals);
+      await runSuite(file, load, out, totals);
     } catch (e) {
       totals.failed++;
       out.write(`FAIL ${file}: ${errorMessage(e)}\n`);
@@ -49,7 +49,7 @@ export async function testCommand(
 
 async function runSuite(
   file: string,
-  logger: Logger,
+  load: LoadOptions,
   out: NodeJS.WritableStream,
   totals: TestTotals,
 ): Promise<void> {
@@ -71,9 +71,25 @@ async function runSuite(
   }
   out.write(`# ${suite.name ?? file}\n`);
   // Compiled once per suite; only a case that overrides settings compiles its own copy.
-  const env = await loadEnvironment(defs, { logger });
+  const env = await loadEnvironment(defs, load);
+  try {
+    await runCases(suite, { defs, env }, base, file, load, out, totals);
+  } finally {
+    env.close();
+  }
+}
+
+async function runCases(
+  suite: TestSuite,
+  loaded: { readonly defs: readonly PolicyDefinition[]; readonly env: EvaluationEnvironment },
+  base: string,
+  file: string,
+  load: LoadOptions,
+  out: NodeJS.WritableStream,
+  totals: TestTotals,
+): Promise<void> {
   for (const testCase of suite.cases) {
-    const failure = await runCase(testCase, { defs, env }, base, file, logger).catch((e: unknown) =>
+    const failure = await runCase(testCase, loaded, base, file, load).catch((e: unknown) =>
       errorMessage(e),
     );
     if (failure === undefined) {
@@ -92,14 +108,25 @@ async function runCase(
   suite: { readonly defs: readonly PolicyDefinition[]; readonly env: EvaluationEnvironment },
   base: string,
   file: string,
-  logger: Logger,
+  load: LoadOptions,
 ): Promise<string | undefined> {
   let def = selectPolicy(suite.defs, c.policy, file);
-  let env = suite.env;
-  if (c.settings !== undefined) {
-    def = withSettings(def, c.settings as JsonValue);
-    env = await loadEnvironment([def], { logger });
+  if (c.settings === undefined) return evaluateCase(c, def, suite.env, base);
+  def = withSettings(def, c.settings as JsonValue);
+  const env = await loadEnvironment([def], load);
+  try {
+    return await evaluateCase(c, def, env, base);
+  } finally {
+    env.close();
   }
+}
+
+async function evaluateCase(
+  c: TestCase,
+  def: PolicyDefinition,
+  env: EvaluationEnvironment,
+  base: string,
+): Promise<string | undefined> {
   const requestDoc =
     typeof c.request === 'string'
       ? await readJsonFile(resolve(base, c.request))

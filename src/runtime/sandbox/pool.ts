@@ -145,6 +145,8 @@ export class SandboxPool {
       registrations: () => this.registrations,
       replaced: (fresh) => {
         this.workers[index] = fresh;
+      },
+      available: () => {
         this.dispatch();
       },
       spawn: () => this.spawn(index),
@@ -155,6 +157,8 @@ export class SandboxPool {
 
 interface PoolLinks {
   registrations(): ReadonlyMap<string, Registration>;
+  /** The worker can take tasks now. */
+  available(): void;
   replaced(fresh: PoolWorker): void;
   spawn(): PoolWorker;
   closed(): boolean;
@@ -181,6 +185,8 @@ class PoolWorker {
   private active:
     { task: Task; deadline: number; done: (outcome: CallOutcome) => void } | undefined;
   private dead = false;
+  /** False until the worker has measured its fuel rate and loaded every registered module. */
+  private serving = false;
 
   constructor(
     index: number,
@@ -211,11 +217,15 @@ class PoolWorker {
     this.thread.on('exit', () => {
       this.replace({ ok: false, reason: 'crash', message: 'the sandbox worker exited' });
     });
-    for (const [key, r] of links.registrations()) void this.register(key, r.spec);
+    const replay = [...links.registrations()].map(([key, r]) => this.register(key, r.spec));
+    void Promise.all(replay).then(() => {
+      this.serving = true;
+      links.available();
+    });
   }
 
   idle(): boolean {
-    return !this.dead && this.active === undefined;
+    return this.serving && !this.dead && this.active === undefined;
   }
 
   post(message: ToWorker): void {
@@ -272,7 +282,8 @@ class PoolWorker {
     this.dead = true;
     void this.thread.terminate();
     this.replies.close();
-    for (const resolve of this.pendingRegistrations.values()) resolve('the sandbox worker stopped');
+    // The replacement loads every registered module again, so a pending one is not a failure.
+    for (const resolve of this.pendingRegistrations.values()) resolve(undefined);
     this.pendingRegistrations.clear();
     this.finish(outcome);
     if (!this.links.closed()) this.links.replaced(this.links.spawn());
