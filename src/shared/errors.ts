@@ -44,10 +44,6 @@ export const ERROR_CODES = {
   kubernetes_request_failed: 'Kubernetes API request failed',
   /** A host-capability session file (kwctl record/replay format) is malformed. */
   host_capabilities_session_invalid: 'host-capability session file is invalid',
-  /** Bytes are not a well-formed WebAssembly core module (bad magic, truncated section...). */
-  module_invalid: 'WebAssembly module is malformed',
-  /** A well-formed module uses something Palisade cannot run or instrument (a component, an unknown instruction...). */
-  module_unsupported: 'WebAssembly module is not supported',
   /** A module's initial memory is larger than the memory cap. */
   module_memory_limit: 'WebAssembly module needs more memory than allowed',
   /** Policy metadata (metadata.yml or the io.kubewarden.metadata section) does not match the schema. */
