@@ -43,24 +43,28 @@ function decodeJson(payload: Uint8Array): JsonValue {
   return JSON.parse(text) as JsonValue;
 }
 
-/** Runs `work` until `deadline` (epoch ms on `now`'s clock); past it, answers a timeout error. */
+/**
+ * Runs `work` until `deadline` (wall-clock epoch ms, the sandbox's clock: never the injectable
+ * cache clock); past it, answers a timeout error.
+ */
 async function withDeadline(
-  work: Promise<Uint8Array>,
+  work: () => Promise<Uint8Array>,
   deadline: number,
-  now: () => number,
   path: string,
 ): Promise<HostCallResult> {
-  const remaining = Math.max(0, Math.floor(deadline - now()));
+  const remaining = Math.max(0, Math.floor(deadline - Date.now()));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<HostCallResult>((resolve) => {
     timer = setTimeout(() => {
       resolve(fail(`host capability '${path}' timed out: no answer within ${remaining} ms`));
     }, remaining);
   });
-  const answered = work.then(
-    (payload): HostCallResult => ({ ok: true, payload }),
-    (e: unknown): HostCallResult => fail(`Callback evaluation failure: ${errorMessage(e)}`),
-  );
+  const answered = Promise.resolve()
+    .then(work)
+    .then(
+      (payload): HostCallResult => ({ ok: true, payload }),
+      (e: unknown): HostCallResult => fail(`Callback evaluation failure: ${errorMessage(e)}`),
+    );
   try {
     return await Promise.race([answered, timeout]);
   } finally {
@@ -78,7 +82,6 @@ async function withDeadline(
  */
 export function createHostCapabilities(options: HostCapabilitiesOptions): HostCapabilities {
   const { logger } = options;
-  const now = options.now ?? Date.now;
   const handler = options.handler ?? createCallbackHandler(options);
 
   function authorise(
@@ -134,12 +137,7 @@ export function createHostCapabilities(options: HostCapabilitiesOptions): HostCa
     const denied = authorise(grant, path, request);
     if (denied !== undefined) return fail(denied);
     logger.debug({ policy: grant.policyId, capability: path }, 'host capability call');
-    return withDeadline(
-      Promise.resolve().then(() => handler.handle(request)),
-      deadline,
-      now,
-      path,
-    );
+    return withDeadline(() => handler.handle(request), deadline, path);
   }
 
   return {
