@@ -1,5 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { loadEnvironment, readPolicySources } from '../../../src/engine/index.js';
+import {
+  loadEnvironment,
+  readPolicySources,
+  type ModuleLoader,
+} from '../../../src/engine/index.js';
 import {
   createPolicyServer,
   createPolicyServerConfig,
@@ -14,11 +18,13 @@ import { silentLogger } from '../../../src/shared/logger.js';
 export async function buildTestServer(
   policiesFile: string,
   input: PolicyServerConfigInput = {},
+  modules?: ModuleLoader,
 ): Promise<{ server: PolicyServer; metrics: PolicyServerMetrics }> {
   const metrics = createPolicyServerMetrics();
   const environment = await loadEnvironment(await readPolicySources(policiesFile), {
     logger: silentLogger(),
     observer: metrics.observer,
+    ...(modules ? { modules } : {}),
   });
   const server = createPolicyServer({
     environment,
