@@ -128,18 +128,14 @@ describe('WasmRuntime', () => {
       300,
     );
     const good = await load('good', wapc(`(call $resp (i32.const 1100) (i32.const 17))`));
-    const stopped = await spinning.validate({ request, context: {}, timeoutMs: 300 }).then(
-      () => undefined,
-      (e: unknown) => e,
+    const stopped = await errorOf(() =>
+      spinning.validate({ request, context: {}, timeoutMs: 300 }),
     );
     expect(isPalisadeError(stopped) && stopped.code).toBe('policy_timeout');
     expect(await good.validate({ request, context: {}, timeoutMs: 1000 })).toEqual({
       accepted: true,
     });
-    const again = await spinning.validate({ request, context: {}, timeoutMs: 300 }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const again = await errorOf(() => spinning.validate({ request, context: {}, timeoutMs: 300 }));
     expect(isPalisadeError(again) && again.code).toBe('policy_timeout');
     spinning.close?.();
     good.close?.();
