@@ -28,6 +28,7 @@ export interface HostCapabilitiesOptions extends CallbackHandlerOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const RESOURCE_CHECKED = new Set([
   'KubernetesListResourceNamespace',
   'KubernetesListResourceAll',
@@ -55,6 +56,8 @@ async function withDeadline(
   const remaining = Math.max(0, Math.floor(deadline - Date.now()));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<HostCallResult>((resolve) => {
+    // setTimeout fires after 1 ms for delays past 2^31-1 (or NaN): treat those as no deadline.
+    if (!(remaining <= MAX_TIMER_MS)) return;
     timer = setTimeout(() => {
       resolve(fail(`host capability '${path}' timed out: no answer within ${remaining} ms`));
     }, remaining);
@@ -126,7 +129,7 @@ export function createHostCapabilities(options: HostCapabilitiesOptions): HostCa
       return fail(capabilityDeniedMessage(path));
     }
     if (!KNOWN_NAMESPACES.has(namespace)) return fail(`unknown namespace: ${namespace}`);
-    const parse = PAYLOAD_PARSERS[path];
+    const parse = Object.hasOwn(PAYLOAD_PARSERS, path) ? PAYLOAD_PARSERS[path] : undefined;
     if (parse === undefined) return fail(`unknown operation: ${operation}`);
     let request: CallbackRequest;
     try {
