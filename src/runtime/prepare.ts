@@ -1,4 +1,9 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
+import { parseModule } from './wasm/binary.js';
+import { fuelCacheKey, instrumentFuel } from './wasm/fuel.js';
+import { capMemory } from './wasm/memory-cap.js';
 
 /** What a module's `io.kubewarden.metadata` says that loading needs. */
 export interface ModuleMetadataSummary {
@@ -18,40 +23,67 @@ export interface PrepareOptions {
   readonly where: string;
   readonly maxMemoryPages: number;
   readonly fuel: boolean;
+  /** Where fuel-instrumented modules are kept across restarts (instrumenting takes seconds). */
   readonly cacheDir?: string;
 }
 
 /**
  * Turns the bytes of a policy into the module the sandbox runs: metadata read from the
- * original bytes, memory capped, fuel counted, compiled once and shared by every policy
- * and worker that uses the same digest.
+ * original bytes, memory capped in the binary, fuel counted in every loop, compiled once and
+ * shared by every policy and worker that uses the same digest.
  */
 export async function prepareModule(
   bytes: Uint8Array,
   options: PrepareOptions,
 ): Promise<PreparedModule> {
-  let original: WebAssembly.Module;
+  let info;
   try {
-    original = await WebAssembly.compile(bytes);
+    info = parseModule(bytes);
   } catch (e) {
     throw new PalisadeError(
       'module_invalid',
       `${options.where}: not a valid WebAssembly module: ${errorMessage(e)}`,
     );
   }
-  const metadata = readMetadata(original, options.where);
-  return { module: original, ...(metadata ? { metadata } : {}), fueled: false };
+  const section = info.customSections.find((s) => s.name === 'io.kubewarden.metadata');
+  const metadata = section ? readMetadata(section.bytes, options.where) : undefined;
+  const capped = capMemory(bytes, options.maxMemoryPages, options.where).bytes;
+  const runnable = options.fuel ? await fueled(capped, options) : capped;
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(runnable);
+  } catch (e) {
+    throw new PalisadeError(
+      'module_invalid',
+      `${options.where}: does not compile: ${errorMessage(e)}`,
+    );
+  }
+  return { module, ...(metadata ? { metadata } : {}), fueled: options.fuel };
 }
 
-function readMetadata(
-  module: WebAssembly.Module,
-  where: string,
-): ModuleMetadataSummary | undefined {
-  const sections = WebAssembly.Module.customSections(module, 'io.kubewarden.metadata');
-  const section = sections[0];
-  if (!section) return undefined;
+/** Fuel-instrumented bytes, from the disk cache when an earlier run made them. */
+async function fueled(bytes: Uint8Array, options: PrepareOptions): Promise<Uint8Array> {
+  const key = fuelCacheKey(bytes).replace(/[^a-z0-9+-]/gi, '_');
+  const file = options.cacheDir !== undefined ? join(options.cacheDir, `${key}.wasm`) : undefined;
+  if (file !== undefined) {
+    const cached = await readFile(file).catch(() => undefined);
+    if (cached) return new Uint8Array(cached);
+  }
+  const out = await instrumentFuel(bytes);
+  if (file !== undefined && options.cacheDir !== undefined) {
+    // Written aside then renamed: a concurrent reader never sees half a module.
+    const partial = `${file}.${String(process.pid)}.partial`;
+    await mkdir(options.cacheDir, { recursive: true })
+      .then(() => writeFile(partial, out))
+      .then(() => rename(partial, file))
+      .catch(() => undefined);
+  }
+  return out;
+}
+
+function readMetadata(bytes: Uint8Array, where: string): ModuleMetadataSummary {
   try {
-    return JSON.parse(new TextDecoder().decode(section)) as ModuleMetadataSummary;
+    return JSON.parse(new TextDecoder().decode(bytes)) as ModuleMetadataSummary;
   } catch (e) {
     throw new PalisadeError(
       'module_invalid',

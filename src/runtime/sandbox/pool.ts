@@ -197,7 +197,6 @@ class PoolWorker {
     this.replies = channel.port1;
     const boot: WorkerBoot = { signal: this.signal, replies: channel.port2 };
     this.thread = new Worker(workerUrl(), { workerData: boot, transferList: [channel.port2] });
-    this.thread.unref();
     let markReady: () => void = () => undefined;
     this.ready = new Promise((resolve) => (markReady = resolve));
     this.thread.on('message', (m: FromWorker) => {
@@ -247,7 +246,6 @@ class PoolWorker {
     done: (outcome: CallOutcome) => void,
   ): void {
     this.active = { task, deadline, done };
-    this.thread.ref();
     this.post({
       type: 'call',
       task: task.id,
@@ -273,7 +271,6 @@ class PoolWorker {
   private finish(outcome: CallOutcome): void {
     const active = this.active;
     this.active = undefined;
-    this.thread.unref();
     active?.done(outcome);
   }
 
