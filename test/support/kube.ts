@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
@@ -87,6 +87,11 @@ async function startOnce(binDir: string, options: KubeApiServerOptions): Promise
   const children: Child[] = [];
   const killAll = () => {
     for (const c of children) c.process.kill('SIGKILL');
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Best effort: an exit handler cannot wait for the killed processes to let go of files.
+    }
   };
   // A test runner that exits without calling stop() must not leave a control plane behind.
   process.on('exit', killAll);
