@@ -106,8 +106,8 @@ export class Preview1 {
   }
 
   /**
-   * Import namespaces `wasi_snapshot_preview1` and `wasi_unstable` (older TinyGo and AssemblyScript
-   * guests), both defining every function of the snapshot. They differ only where preview0's
+   * Import namespaces `wasi_snapshot_preview1` and `wasi_unstable` (preview0, still imported by old
+   * TinyGo guests), both defining every function of the snapshot. They differ only where preview0's
    * layouts do: `poll_oneoff` subscriptions and `fd_filestat_get`. Built once per Preview1.
    */
   imports(): WebAssembly.Imports {
@@ -133,8 +133,10 @@ export class Preview1 {
       fd_tell: (fd: number) => this.notSeekable(fd >>> 0),
       poll_oneoff: createPollOneoff(this.memory, this.stdio, SUBSCRIPTION_PREVIEW1),
     };
+    // Both inherit from the one shared table: making a fresh per-run object a prototype (as
+    // `Object.create(preview1)` would) costs V8 a map change per run, measured at ~15 us.
     const preview1 = Object.assign(Object.create(STATELESS_IMPORTS) as object, own);
-    const preview0 = Object.assign(Object.create(preview1) as object, {
+    const preview0 = Object.assign(Object.create(STATELESS_IMPORTS) as object, own, {
       fd_filestat_get: (fd: number, out: number) =>
         this.filestatGet(fd >>> 0, out >>> 0, FILESTAT_PREVIEW0),
       poll_oneoff: createPollOneoff(this.memory, this.stdio, SUBSCRIPTION_PREVIEW0),
