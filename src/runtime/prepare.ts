@@ -1,20 +1,14 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readModuleMetadata, type PolicyMetadata } from '../api/metadata.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
 import { parseModule } from './wasm/binary.js';
 import { fuelCacheKey, instrumentFuel } from './wasm/fuel.js';
 import { capMemory } from './wasm/memory-cap.js';
 
-/** What a module's `io.kubewarden.metadata` says that loading needs. */
-export interface ModuleMetadataSummary {
-  readonly executionMode?: string;
-  readonly policyType?: string;
-  readonly mutating?: boolean;
-}
-
 export interface PreparedModule {
   readonly module: WebAssembly.Module;
-  readonly metadata?: ModuleMetadataSummary;
+  readonly metadata?: PolicyMetadata;
   readonly fueled: boolean;
 }
 
@@ -36,17 +30,15 @@ export async function prepareModule(
   bytes: Uint8Array,
   options: PrepareOptions,
 ): Promise<PreparedModule> {
-  let info;
   try {
-    info = parseModule(bytes);
+    parseModule(bytes);
   } catch (e) {
     throw new PalisadeError(
       'module_invalid',
       `${options.where}: not a valid WebAssembly module: ${errorMessage(e)}`,
     );
   }
-  const section = info.customSections.find((s) => s.name === 'io.kubewarden.metadata');
-  const metadata = section ? readMetadata(section.bytes, options.where) : undefined;
+  const metadata = readModuleMetadata(bytes, options.where);
   const capped = capMemory(bytes, options.maxMemoryPages, options.where).bytes;
   const runnable = options.fuel ? await fueled(capped, options) : capped;
   let module: WebAssembly.Module;
@@ -79,15 +71,4 @@ async function fueled(bytes: Uint8Array, options: PrepareOptions): Promise<Uint8
       .catch(() => undefined);
   }
   return out;
-}
-
-function readMetadata(bytes: Uint8Array, where: string): ModuleMetadataSummary {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as ModuleMetadataSummary;
-  } catch (e) {
-    throw new PalisadeError(
-      'module_invalid',
-      `${where}: its io.kubewarden.metadata section is not JSON: ${errorMessage(e)}`,
-    );
-  }
 }
