@@ -41,6 +41,7 @@ declare namespace WebAssembly {
     module: Module;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the JS API's Module is just that: a constructor and static reflection
   class Module {
     constructor(bytes: BufferSource);
     static customSections(module: Module, sectionName: string): ArrayBuffer[];
