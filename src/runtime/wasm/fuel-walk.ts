@@ -125,14 +125,14 @@ export function createWalker(b: Binaryen): ExpressionWalker {
   for (const [cls, fields] of Object.entries(CHILDREN)) {
     const id = api[`${cls}Id`];
     const statics = (api[cls] ?? {}) as Record<string, Getter | undefined>;
-    if (typeof id !== 'number') throw new Error(`binaryen.js has no ${cls}Id`);
+    if (typeof id !== 'number') throw apiMissing(`${cls}Id`);
     const getters = fields.map((f) => childVisitor(statics, cls, f));
     visitors.set(id, (e, push) => {
       for (const g of getters) g(e, push);
     });
     const returns = statics.isReturn;
     if (TAIL_CALLS.includes(cls)) {
-      if (!returns) throw new Error(`binaryen.js ${cls} lacks isReturn`);
+      if (!returns) throw apiMissing(`${cls}.isReturn`);
       tailCallIds.add(id);
       isReturn.set(id, returns);
     }
@@ -168,14 +168,14 @@ function childVisitor(
     const base = field.slice(0, -1);
     const count = statics[`getNum${PLURALS[base] ?? `${base}s`}`];
     const at = statics[`get${base}At`];
-    if (!count || !at) throw new Error(`binaryen.js ${cls} lacks a ${base} list accessor`);
+    if (!count || !at) throw apiMissing(`${cls}.get${base}At`);
     return (e, push) => {
       const n = count(e);
       for (let i = 0; i < n; i++) push(at(e, i));
     };
   }
   const get = statics[`get${field}`];
-  if (!get) throw new Error(`binaryen.js ${cls} lacks get${field}`);
+  if (!get) throw apiMissing(`${cls}.get${field}`);
   return (e, push) => {
     push(get(e));
   };
@@ -186,4 +186,9 @@ function unknownExpression(functionName: string, id: number): PalisadeError {
     'module_invalid',
     `cannot add fuel metering to function "${functionName}": it uses an instruction (binaryen expression id ${id}) that binaryen.js does not expose, so loops below it could not be metered`,
   );
+}
+
+/** binaryen.js changed under us (a major upgrade): a Palisade bug, not the module's fault. */
+function apiMissing(what: string): PalisadeError {
+  return new PalisadeError('internal_error', `binaryen.js has no ${what}; fuel metering needs it`);
 }

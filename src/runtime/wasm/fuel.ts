@@ -73,7 +73,12 @@ function nodeFeatures(b: Binaryen): number {
 let loaded: Promise<{ b: Binaryen; walker: ExpressionWalker }> | undefined;
 
 function loadBinaryen(): Promise<{ b: Binaryen; walker: ExpressionWalker }> {
-  loaded ??= import('binaryen').then(({ default: b }) => ({ b, walker: createWalker(b) }));
+  loaded ??= import('binaryen')
+    .then(({ default: b }) => ({ b, walker: createWalker(b) }))
+    .catch((e: unknown) => {
+      loaded = undefined;
+      throw e;
+    });
   return loaded;
 }
 
