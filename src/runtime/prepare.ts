@@ -1,9 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { readModuleMetadata, type PolicyMetadata } from '../api/metadata.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
 import { parseModule } from './wasm/binary.js';
-import { fuelCacheKey, instrumentFuel } from './wasm/fuel.js';
+import { fuelCacheKey } from './wasm/fuel.js';
 import { capMemory } from './wasm/memory-cap.js';
 
 export interface PreparedModule {
@@ -61,7 +63,7 @@ async function fueled(bytes: Uint8Array, options: PrepareOptions): Promise<Uint8
     const cached = await readFile(file).catch(() => undefined);
     if (cached) return new Uint8Array(cached);
   }
-  const out = await instrumentFuel(bytes);
+  const out = await instrumentInThread(bytes);
   if (file !== undefined && options.cacheDir !== undefined) {
     // Written aside then renamed: a concurrent reader never sees half a module.
     const partial = `${file}.${String(process.pid)}.partial`;
@@ -71,4 +73,28 @@ async function fueled(bytes: Uint8Array, options: PrepareOptions): Promise<Uint8
       .catch(() => undefined);
   }
   return out;
+}
+
+/** `instrumentFuel` in a short-lived thread (see fuel-thread.ts); errors keep their message. */
+function instrumentInThread(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(threadUrl(), { workerData: bytes });
+    worker.once('message', (m: { ok: true; bytes: Uint8Array } | { ok: false; error: string }) => {
+      void worker.terminate();
+      if (m.ok) resolve(m.bytes);
+      else reject(new PalisadeError('module_invalid', m.error));
+    });
+    worker.once('error', (e) => {
+      reject(new PalisadeError('module_invalid', `adding fuel failed: ${errorMessage(e)}`));
+    });
+  });
+}
+
+/** The compiled thread script; from the sources (vitest) it is the one in dist/. */
+function threadUrl(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return new URL('./fuel-thread.js', import.meta.url);
+  return new URL(
+    `file://${here.replace(/\/src\/runtime\/prepare\.ts$/, '/dist/runtime/fuel-thread.js')}`,
+  );
 }
