@@ -14,7 +14,7 @@ interface RegoInstance {
 }
 
 /** Turns the Rego result set into Kubewarden's ValidationResponse; differs between modes. */
-export type RegoResponseMapper = (resultSet: unknown) => Record<string, unknown>;
+export type RegoResponseMapper = (resultSet: unknown, request: unknown) => Record<string, unknown>;
 
 /**
  * Shared by the `opa` and `gatekeeper` runtimes: Rego compiled to WebAssembly, run with OPA's
@@ -50,7 +50,7 @@ export function createRegoGuest(
       if (fuelGlobal && fuel !== undefined) fuelGlobal.value = fuel;
       try {
         const resultSet = current.evaluate(build.input(parsed.request), 0);
-        return utf8(JSON.stringify(build.respond(resultSet)));
+        return utf8(JSON.stringify(build.respond(resultSet, parsed.request)));
       } catch (e) {
         instance = undefined;
         if (e instanceof GuestError) throw e;
