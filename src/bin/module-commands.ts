@@ -4,10 +4,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { annotateModule } from '../cli/annotate.js';
 import { benchCommand, formatBench } from '../cli/bench.js';
+import { parseSettings } from '../cli/run.js';
 import { formatInspection, inspectModule } from '../cli/inspect.js';
 import { createGuest } from '../runtime/kubewarden-wapc/guest.js';
-import type { JsonValue } from '../shared/admission.js';
-import { PalisadeError, errorMessage } from '../shared/errors.js';
 import { fail, logOptions, loggerFrom, positiveInteger, type LogFlags } from './options.js';
 import { createWasmSupport, wasmOptions, type WasmFlags } from './wasm.js';
 
@@ -98,7 +97,9 @@ export function registerModuleCommands(program: Command): void {
       const result = await benchCommand(
         {
           ...opts,
-          ...(opts.settingsJson !== undefined ? { settings: json(opts.settingsJson) } : {}),
+          ...(opts.settingsJson !== undefined
+            ? { settings: parseSettings(opts.settingsJson) }
+            : {}),
           modules: wasm.modules,
         },
         logger,
@@ -108,17 +109,6 @@ export function registerModuleCommands(program: Command): void {
       process.stdout.write(formatBench(result));
     },
   );
-}
-
-function json(text: string): JsonValue {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch (e) {
-    throw new PalisadeError(
-      'config_invalid',
-      `--settings-json is not valid JSON: ${errorMessage(e)}`,
-    );
-  }
 }
 
 /** The package version, recorded by annotate as the tool that wrote the metadata. */

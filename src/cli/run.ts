@@ -58,7 +58,8 @@ export async function runCommand(
   stdout.write(`${JSON.stringify(reviewOf(response), null, 2)}\n`);
 }
 
-function parseSettings(text: string): JsonValue {
+/** `--settings-json` as JSON, or a `config_invalid` error saying why not. */
+export function parseSettings(text: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch (e) {

@@ -1,30 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { palisade } from './support/cli.js';
 
 /**
  * The built CLI on the WebAssembly fixtures (built by `npm run fixtures` before vitest), run
  * as a user runs it: real processes, real modules, real files.
  */
-const exec = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../dist/bin/palisade.js');
 const BUILD = join(import.meta.dirname, '../fixtures/wasm/build');
 const REQUESTS = join(import.meta.dirname, '../fixtures/wasm/c/requests');
-
-async function palisade(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 interface Review {
   response: { allowed: boolean; status?: { message?: string; code?: number }; warnings?: string[] };

@@ -1,29 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, palisade } from './support/cli.js';
 
 /**
  * The built CLI, run as users run it: a real process, real files, real sockets.
  * `npm test` builds dist/ before vitest runs.
  */
-const exec = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../dist/bin/palisade.js');
 const REPLICA = join(import.meta.dirname, '../../policies/replica-limit');
-
-async function palisade(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 let dir: string;
 beforeAll(async () => {
