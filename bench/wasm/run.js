@@ -4,7 +4,8 @@
 // sandbox worker pool; then resident memory per loaded waPC policy. Prints absolute µs and
 // ratios measured in the same run. Options: --iterations N (default 3000).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ import { WasmRuntime } from '../../dist/runtime/runtime.js';
 import { createGuest as wapcGuest } from '../../dist/runtime/kubewarden-wapc/guest.js';
 import { createGuest as wasiGuest } from '../../dist/runtime/wasi/guest.js';
 import { silentLogger } from '../../dist/shared/logger.js';
+import { distinctCopy } from './copies.js';
 import { podRequest } from './request.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -157,35 +159,73 @@ console.log(
   `target: fresh waPC instance + validate <= 500 µs (C): ${c.rawFresh <= 500 ? 'met' : 'NOT met'} (${c.rawFresh.toFixed(1)} µs)`,
 );
 
-// Resident memory per loaded waPC policy: distinct modules (a unique custom section each, so
-// nothing is shared by digest), loaded and warmed through the runtime.
+// Resident memory per loaded waPC policy: distinct modules, fuel added here (filling a disk
+// cache), then loaded in a fresh process that never held binaryen (bench/wasm/memory.js).
 {
-  const base = readFileSync(join(BUILD, 'c-wapc.wasm'));
   const count = 40;
-  globalThis.gc?.();
-  const before = process.memoryUsage().rss;
-  const envs = [];
-  for (let i = 0; i < count; i++) {
-    const name = new TextEncoder().encode(`palisade-bench-${i}`);
-    const section = new Uint8Array([0x00, name.length + 1, name.length, ...name]);
-    const bytes = new Uint8Array(base.length + section.length);
-    bytes.set(base);
-    bytes.set(section, base.length);
-    const policy = await runtime.load({
+  const cacheDir = mkdtempSync(join(tmpdir(), 'palisade-bench-modules-'));
+  const warm = new WasmRuntime({ logger, capabilities, workers: 1, cacheDir });
+  const base = readFileSync(join(BUILD, 'c-wapc.wasm'));
+  for (let i = -1; i < count; i++) {
+    const p = await warm.load({
       policyId: `copy-${i}`,
-      bytes,
+      bytes: distinctCopy(base, i),
       where: `copy ${i}`,
       settings,
       grant: { policyId: `copy-${i}`, contextAwareResources: [], hostCapabilities: [] },
       timeoutMs: 2000,
     });
-    envs.push(policy);
+    p.close();
   }
-  globalThis.gc?.();
-  const perPolicy = (process.memoryUsage().rss - before) / count / 1024;
-  console.log(
-    `resident memory per loaded waPC policy (${count} distinct C modules, 1 sandbox worker): ${perPolicy.toFixed(0)} KiB; target <= 2048 KiB: ${perPolicy <= 2048 ? 'met' : 'NOT met'}`,
+  await warm.close();
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', join(ROOT, 'bench', 'wasm', 'memory.js'), cacheDir, String(count)],
+    { encoding: 'utf8' },
   );
-  for (const p of envs) p.close();
+  rmSync(cacheDir, { recursive: true, force: true });
+  const { perPolicyKiB } = JSON.parse(out);
+  console.log(
+    `resident memory per loaded waPC policy (${count} distinct C modules, 1 sandbox worker, fresh process): ${perPolicyKiB.toFixed(0)} KiB; target <= 2048 KiB: ${perPolicyKiB <= 2048 ? 'met' : 'NOT met'}`,
+  );
+}
+
+// A runaway guest: how long after its deadline the sandbox stops it (fuel, or the wall clock
+// that replaces the worker), and how soon the same worker slot serves a good policy again.
+{
+  const loop = await runtime.load({
+    policyId: 'runaway',
+    bytes: readFileSync(join(BUILD, 'hostile-loop.wasm')),
+    where: 'hostile-loop.wasm',
+    settings: {},
+    grant: { policyId: 'runaway', contextAwareResources: [], hostCapabilities: [] },
+    timeoutMs: 1000,
+  });
+  const good = await runtime.load({
+    policyId: 'good',
+    bytes: readFileSync(join(BUILD, 'c-wapc.wasm')),
+    where: 'c-wapc.wasm',
+    settings,
+    grant: { policyId: 'good', contextAwareResources: [], hostCapabilities: [] },
+    timeoutMs: 1000,
+  });
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const reason = await Promise.resolve(
+      loop.validate({ request, context: {}, timeoutMs: 1000 }),
+    ).then(
+      () => 'not stopped',
+      (e) => e.message.replace(/.*\((.*)\)$/, '$1'),
+    );
+    const stopped = performance.now() - t;
+    const t2 = performance.now();
+    await good.validate({ request, context: {}, timeoutMs: 1000 });
+    const next = performance.now() - t2;
+    console.log(
+      `runaway guest, 1000 ms deadline: stopped after ${stopped.toFixed(0)} ms (+${((stopped / 1000 - 1) * 100).toFixed(1)} %, ${reason}); next evaluation ${next.toFixed(1)} ms; target <= +10 %: ${stopped <= 1100 ? 'met' : 'NOT met'}`,
+    );
+  }
+  loop.close();
+  good.close();
 }
 await runtime.close();
