@@ -117,7 +117,7 @@ export class WasmRuntime {
   }
 
   private async validateSettings(key: string, spec: WasmPolicySpec): Promise<void> {
-    const payload = utf8(JSON.stringify(spec.settings ?? {}));
+    const payload = JSON.stringify(spec.settings ?? {});
     const outcome = await this.pool.call(key, 'validate_settings', payload, {
       timeoutMs: spec.timeoutMs,
       hostCalls: false,
@@ -140,14 +140,12 @@ export class WasmRuntime {
   private async warmUp(key: string, spec: WasmPolicySpec, mode: ExecutionMode): Promise<void> {
     const runs = this.options.warmupRuns ?? 3;
     if (mode === 'kubewarden-wapc') {
-      await this.pool.call(key, 'protocol_version', new Uint8Array(0), {
+      await this.pool.call(key, 'protocol_version', '', {
         timeoutMs: spec.timeoutMs,
         hostCalls: false,
       });
     }
-    const payload = utf8(
-      JSON.stringify({ request: WARMUP_REQUEST, settings: spec.settings ?? {} }),
-    );
+    const payload = JSON.stringify({ request: WARMUP_REQUEST, settings: spec.settings ?? {} });
     for (let i = 0; i < runs; i++) {
       const outcome = await this.pool.call(key, 'validate', payload, {
         timeoutMs: Math.min(spec.timeoutMs, 250),
@@ -175,7 +173,8 @@ class WasmPolicy implements PolicyModule {
   async validate(input: ValidationInput): Promise<PolicyVerdict> {
     const request =
       input.raw !== undefined || this.raw ? (input.raw ?? input.request) : input.request;
-    const payload = utf8(JSON.stringify({ request, settings: this.spec.settings ?? {} }));
+    // Text, not bytes: the pool encodes it straight into the sandbox thread's shared memory.
+    const payload = JSON.stringify({ request, settings: this.spec.settings ?? {} });
     const outcome = await this.pool.call(this.key, 'validate', payload, {
       timeoutMs: input.timeoutMs,
     });
@@ -221,6 +220,3 @@ function failure(
       );
   }
 }
-
-const encoder = new TextEncoder();
-const utf8 = (s: string): Uint8Array => encoder.encode(s);

@@ -1,26 +1,30 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { HostCallRequest, HostCallResult } from '../capabilities/types.js';
-import type { GuestOperation, GuestSpec, LogLevel } from './guest.js';
+import type { GuestSpec, LogLevel } from './guest.js';
 
 /** Why a call produced no answer; each becomes a distinct rejection message and metric. */
 export type FailureReason = 'timeout' | 'memory' | 'trap' | 'guest' | 'crash';
 
+/**
+ * Sent on `WorkerBoot.control`. The worker sleeps in `Atomics.wait`, not in its event loop,
+ * so it reads these with `receiveMessageOnPort` when the control bit of its door is raised.
+ */
 export type ToWorker =
-  | { readonly type: 'register'; readonly key: string; readonly spec: GuestSpec }
-  | { readonly type: 'unregister'; readonly key: string }
   | {
-      readonly type: 'call';
-      readonly task: number;
+      readonly type: 'register';
+      readonly slot: number;
       readonly key: string;
-      readonly operation: GuestOperation;
-      readonly payload: Uint8Array;
-      readonly fuel: bigint | undefined;
-      readonly deadline: number;
-    };
+      readonly spec: GuestSpec;
+    }
+  | { readonly type: 'unregister'; readonly slot: number }
+  /** A request too large for the channel, posted just before its call is announced. */
+  | { readonly type: 'payload'; readonly task: number; readonly payload: Uint8Array };
 
+/** Sent on `WorkerBoot.events`. */
 export type FromWorker =
   | { readonly type: 'ready'; readonly fuelPerMs: number }
-  | { readonly type: 'registered'; readonly key: string; readonly error?: string }
+  | { readonly type: 'registered'; readonly slot: number; readonly error?: string }
+  /** An output too large for the channel. */
   | { readonly type: 'result'; readonly task: number; readonly output: Uint8Array }
   | {
       readonly type: 'failure';
@@ -41,10 +45,13 @@ export type FromWorker =
       readonly message: string;
     };
 
-/** Handed to each worker at start: where host-call answers arrive and how it is woken. */
+/** Handed to each worker at start. */
 export interface WorkerBoot {
-  /** Int32Array over it: [0] = 1 when an answer is waiting on `replies`. */
-  readonly signal: SharedArrayBuffer;
+  /** The worker's `Channel` memory: call header, request and output bytes, wake-up words. */
+  readonly channel: SharedArrayBuffer;
+  readonly control: MessagePort;
+  readonly events: MessagePort;
+  /** Host-call answers, apart from control so a guest's host call never meets a registration. */
   readonly replies: MessagePort;
 }
 
