@@ -79,8 +79,10 @@ async function fueled(bytes: Uint8Array, options: PrepareOptions): Promise<Uint8
 function instrumentInThread(bytes: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(threadUrl(), { workerData: bytes });
+    // The thread ends by itself once it has answered; terminating it while binaryen unwinds
+    // is what a crash seen once in a benchmark pointed at.
+    worker.unref();
     worker.once('message', (m: { ok: true; bytes: Uint8Array } | { ok: false; error: string }) => {
-      void worker.terminate();
       if (m.ok) resolve(m.bytes);
       else reject(new PalisadeError('module_invalid', m.error));
     });

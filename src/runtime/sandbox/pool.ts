@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { CapabilityGrant, HostCapabilities } from '../capabilities/types.js';
 import { SandboxThread } from './channel-thread.js';
 import type { GuestOperation, GuestSpec } from './guest.js';
-import type { FailureReason } from './protocol.js';
+import { FUEL_EXHAUSTED, type FailureReason } from './protocol.js';
 
 export interface PoolOptions {
   readonly logger: Logger;
@@ -55,6 +55,8 @@ export class SandboxPool {
   private nextTask = 1;
   private nextSlot = 1;
   private closed = false;
+  /** The fastest fuel rate a guest has shown (see learnFuelRate); 0 until one has. */
+  private learnedFuelPerMs = 0;
 
   constructor(private readonly options: PoolOptions) {
     const size = options.size ?? Math.max(1, availableParallelism());
@@ -131,7 +133,10 @@ export class SandboxPool {
     }
     const grace = this.options.graceRatio ?? 0.05;
     const deadline = Date.now() + task.options.timeoutMs;
-    const fuelPerMs = worker.fuelPerMs;
+    const fuelPerMs =
+      worker.fuelPerMs === undefined
+        ? undefined
+        : Math.max(worker.fuelPerMs, this.learnedFuelPerMs);
     const fuel =
       fuelPerMs === undefined ? undefined : BigInt(Math.ceil(fuelPerMs * task.options.timeoutMs));
     const timer = setTimeout(
@@ -148,13 +153,26 @@ export class SandboxPool {
       },
       Math.ceil(task.options.timeoutMs * (1 + grace)),
     );
+    const started = performance.now();
     worker.start(task, registration, deadline, fuel, (outcome) => {
       clearTimeout(timer);
+      if (fuel !== undefined && !outcome.ok && outcome.message === FUEL_EXHAUSTED) {
+        this.learnFuelRate(Number(fuel) / (performance.now() - started));
+      }
       task.resolve(outcome);
       setImmediate(() => {
         this.dispatch();
       });
     });
+  }
+
+  /**
+   * The calibration loop may run slower than a guest's optimised loop, which would spend its
+   * fuel before the deadline. A budget that ran out early reveals the faster rate; every
+   * worker, replacements included, budgets with it from then on, so only the first such stop can come early.
+   */
+  private learnFuelRate(observedPerMs: number): void {
+    this.learnedFuelPerMs = Math.max(this.learnedFuelPerMs, observedPerMs);
   }
 
   private spawn(index: number): SandboxThread {

@@ -5,6 +5,9 @@ import type { GuestSpec, LogLevel } from './guest.js';
 /** Why a call produced no answer; each becomes a distinct rejection message and metric. */
 export type FailureReason = 'timeout' | 'memory' | 'trap' | 'guest' | 'crash';
 
+/** The message of a timeout the guest's own fuel counter ended, in its worker. */
+export const FUEL_EXHAUSTED = 'fuel exhausted';
+
 /**
  * Sent on `WorkerBoot.control`. The worker sleeps in `Atomics.wait`, not in its event loop,
  * so it reads these with `receiveMessageOnPort` when the control bit of its door is raised.

@@ -23,7 +23,14 @@ import {
   type GuestSpec,
   type LogLevel,
 } from './guest.js';
-import type { FailureReason, FromWorker, HostReply, ToWorker, WorkerBoot } from './protocol.js';
+import {
+  FUEL_EXHAUSTED,
+  type FailureReason,
+  type FromWorker,
+  type HostReply,
+  type ToWorker,
+  type WorkerBoot,
+} from './protocol.js';
 
 /**
  * One sandbox worker: holds the policies' compiled modules and runs one guest call at a
@@ -86,7 +93,7 @@ function classify(guest: Guest, spec: GuestSpec, e: unknown): [FailureReason, st
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof GuestError) return ['guest', message];
   const fuel = guest.fuelLeft();
-  if (fuel !== undefined && fuel < 0n) return ['timeout', 'fuel exhausted'];
+  if (fuel !== undefined && fuel < 0n) return ['timeout', FUEL_EXHAUSTED];
   const capBytes = spec.maxMemoryPages * PAGE_BYTES;
   if (guest.memoryBytes() >= capBytes - 16 * PAGE_BYTES || e instanceof RangeError) {
     return ['memory', message];
