@@ -159,6 +159,8 @@ export class WasmRuntime {
 
 class WasmPolicy implements PolicyModule {
   readonly kind: string;
+  /** The settings' JSON, serialised once: only the request changes between evaluations. */
+  private readonly settingsJson: string;
 
   constructor(
     private readonly pool: SandboxPool,
@@ -168,13 +170,14 @@ class WasmPolicy implements PolicyModule {
     private readonly raw: boolean,
   ) {
     this.kind = `wasm/${mode}`;
+    this.settingsJson = JSON.stringify(spec.settings ?? {});
   }
 
   async validate(input: ValidationInput): Promise<PolicyVerdict> {
     const request =
       input.raw !== undefined || this.raw ? (input.raw ?? input.request) : input.request;
     // Text, not bytes: the pool encodes it straight into the sandbox thread's shared memory.
-    const payload = JSON.stringify({ request, settings: this.spec.settings ?? {} });
+    const payload = `{"request":${JSON.stringify(request)},"settings":${this.settingsJson}}`;
     const outcome = await this.pool.call(this.key, 'validate', payload, {
       timeoutMs: input.timeoutMs,
     });
