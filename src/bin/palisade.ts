@@ -169,7 +169,12 @@ wasmOptions(
     const logger = loggerFrom(opts);
     const wasm = createWasmSupport(opts, logger, { clusterByDefault: true });
     await serveCommand(
-      { ...opts, banner: opts.banner === true && cluster.isPrimary, modules: wasm.modules },
+      {
+        ...opts,
+        banner: opts.banner === true && cluster.isPrimary,
+        modules: wasm.modules,
+        release: () => wasm.close(),
+      },
       logger,
       signalSource(),
       process.stdout,

@@ -20,6 +20,8 @@ export interface ServeOptions {
   readonly banner: boolean;
   /** Loads WebAssembly modules (the sandbox runtime). */
   readonly modules?: ModuleLoader;
+  /** Releases what outlives the server (sandbox threads) once it has drained. */
+  readonly release?: () => Promise<void>;
 }
 
 /**
@@ -54,7 +56,13 @@ export async function serveCommand(
     config,
   });
   const address = await server.listen();
-  installShutdownHandlers(server, logger, proc);
+  installShutdownHandlers(server, logger, proc, {
+    onClosed: () => {
+      options.release?.().catch((e: unknown) => {
+        logger.error({ err: e }, 'releasing the sandbox failed');
+      });
+    },
+  });
   const url = `${address.protocol}://${address.address}:${address.port}`;
   logger.info(
     { url, policies: environment.policyIds().length, loadErrors: environment.loadErrors().size },
