@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, palisade } from './support/cli.js';
+import { palisade, startServe } from './support/cli.js';
 
 /**
  * The built CLI on the WebAssembly fixtures (built by `npm run fixtures` before vitest), run
@@ -160,22 +159,7 @@ describe('palisade bench', () => {
 
 describe('palisade serve with WebAssembly policies', () => {
   it('answers from the sandbox and exits 0 on SIGTERM, sandbox threads included', async () => {
-    const child = spawn(
-      process.execPath,
-      [CLI, 'serve', '--policies', join(BUILD, '../c'), '--port', '0', '--log-fmt', 'json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const url = await new Promise<string>((resolve, reject) => {
-      let log = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-        const m = /"url":"(http:\/\/[^"]+)"/.exec(log);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.on('exit', () => {
-        reject(new Error(`server exited: ${log}`));
-      });
-    });
+    const { url, stop } = await startServe('--policies', join(BUILD, '../c'));
     const res = await fetch(`${url}/validate/clusterwide-pod-guard-c-wapc`, {
       method: 'POST',
       body: await readFile(join(REQUESTS, 'pod-privileged-container.json')),
@@ -187,12 +171,6 @@ describe('palisade serve with WebAssembly policies', () => {
         status: { message: "container 'nsenter' must not be privileged" },
       },
     });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => {
-        resolve(code);
-      }),
-    );
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stop()).toBe(0);
   });
 });

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, palisade } from './support/cli.js';
+import { palisade, startServe } from './support/cli.js';
 
 /**
  * The built CLI, run as users run it: a real process, real files, real sockets.
@@ -55,9 +54,7 @@ describe('palisade run', () => {
       ].join('\n'),
     );
     const review = JSON.parse(
-      await (
-        await import('node:fs/promises')
-      ).readFile(join(REPLICA, 'test/requests/deployment-3-replicas.json'), 'utf8'),
+      await readFile(join(REPLICA, 'test/requests/deployment-3-replicas.json'), 'utf8'),
     ) as { request: unknown };
     const bare = join(dir, 'bare.json');
     await writeFile(bare, JSON.stringify(review.request));
@@ -143,25 +140,8 @@ describe('palisade test', () => {
 
 describe('palisade serve', () => {
   it('serves the policies folder and exits 0 on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      [CLI, 'serve', '--policies', join(REPLICA, '..'), '--port', '0', '--log-fmt', 'json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const url = await new Promise<string>((resolve, reject) => {
-      let log = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-        const m = /"url":"(http:\/\/[^"]+)"/.exec(log);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.on('exit', () => {
-        reject(new Error(`server exited: ${log}`));
-      });
-    });
-    const body = await (
-      await import('node:fs/promises')
-    ).readFile(join(REPLICA, 'test/requests/deployment-6-replicas.json'));
+    const { url, stop } = await startServe('--policies', join(REPLICA, '..'));
+    const body = await readFile(join(REPLICA, 'test/requests/deployment-6-replicas.json'));
     const res = await fetch(`${url}/validate/clusterwide-replica-limit`, {
       method: 'POST',
       body,
@@ -174,12 +154,6 @@ describe('palisade serve', () => {
         status: { message: 'the number of replicas must be less than or equal to 5' },
       },
     });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => {
-        resolve(code);
-      }),
-    );
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stop()).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -18,4 +18,43 @@ export async function palisade(
     const err = e as { code: number; stdout: string; stderr: string };
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
+}
+
+/**
+ * `palisade serve ...args` on a free port: the URL it logs once ready, and a `stop` that sends
+ * SIGTERM and resolves with the exit code.
+ */
+export async function startServe(
+  ...args: string[]
+): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', ...args, '--port', '0', '--log-fmt', 'json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      resolve(code);
+    }),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let log = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(log);
+      if (m?.[1]) resolve(m[1]);
+    });
+    void exited.then(() => {
+      reject(new Error(`server exited: ${log}`));
+    });
+  });
+  return {
+    url,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
