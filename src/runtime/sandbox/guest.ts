@@ -1,6 +1,9 @@
 import type { HostCallRequest, HostCallResult } from '../capabilities/types.js';
 
-/** The Kubewarden execution modes; the folder of each runtime under src/runtime has this name. */
+/**
+ * The Kubewarden execution modes; the folder of each runtime under src/runtime has this name.
+ * Kept here rather than imported from api/metadata.ts so sandbox threads load no schema code.
+ */
 export const EXECUTION_MODES = ['kubewarden-wapc', 'wasi', 'opa', 'gatekeeper'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
 
