@@ -93,7 +93,7 @@ export function registerModuleCommands(program: Command): void {
         },
     ) => {
       const logger = loggerFrom(opts);
-      const wasm = createWasmSupport(opts, logger, { clusterByDefault: false });
+      const wasm = await createWasmSupport(opts, logger, { clusterByDefault: false }).catch(fail);
       const result = await benchCommand(
         {
           ...opts,

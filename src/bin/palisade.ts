@@ -5,6 +5,7 @@ import { runCommand } from '../cli/run.js';
 import { serveCommand } from '../cli/serve.js';
 import { testCommand } from '../cli/test.js';
 import { registerModuleCommands } from './module-commands.js';
+import { registerOciCommands } from './oci-commands.js';
 import {
   fail,
   logOptions,
@@ -77,7 +78,7 @@ wasmOptions(
       },
   ) => {
     const logger = loggerFrom(opts);
-    const wasm = createWasmSupport(opts, logger, { clusterByDefault: false });
+    const wasm = await createWasmSupport(opts, logger, { clusterByDefault: false }).catch(fail);
     const settingsJson = opts.settingsJson ?? opts.settings;
     await runCommand(
       { ...opts, ...(settingsJson !== undefined ? { settingsJson } : {}), modules: wasm.modules },
@@ -102,7 +103,7 @@ wasmOptions(
   false,
 ).action(async (suites: string[], opts: LogFlags & WasmFlags) => {
   const logger = loggerFrom(opts);
-  const wasm = createWasmSupport(opts, logger, { clusterByDefault: false });
+  const wasm = await createWasmSupport(opts, logger, { clusterByDefault: false }).catch(fail);
   const totals = await testCommand(suites, { logger, modules: wasm.modules }, process.stdout)
     .finally(() => wasm.close())
     .catch(fail);
@@ -167,7 +168,7 @@ wasmOptions(
       return;
     }
     const logger = loggerFrom(opts);
-    const wasm = createWasmSupport(opts, logger, { clusterByDefault: true });
+    const wasm = await createWasmSupport(opts, logger, { clusterByDefault: true }).catch(fail);
     await serveCommand(
       {
         ...opts,
@@ -183,6 +184,7 @@ wasmOptions(
 );
 
 registerModuleCommands(program);
+registerOciCommands(program);
 
 /** Several processes on one port (node:cluster); signals are forwarded so each drains. */
 function forkWorkers(n: number): void {

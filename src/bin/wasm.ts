@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
@@ -15,9 +14,10 @@ import { createModuleLoader } from '../runtime/loader.js';
 import { WasmRuntime } from '../runtime/runtime.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { cacheRoot, createOciSupport, ociOptions, type OciFlags } from './oci.js';
 import { positiveInteger } from './options.js';
 
-export interface WasmFlags {
+export interface WasmFlags extends OciFlags {
   readonly wasmWorkers?: number;
   /** MiB of linear memory per policy instance. */
   readonly policyMemoryLimit?: number;
@@ -54,7 +54,7 @@ export function wasmOptions(command: Command, session: boolean): Command {
         'answer host-capability calls from a session file',
       );
   }
-  return command;
+  return ociOptions(command, true);
 }
 
 export interface WasmSupport {
@@ -64,14 +64,17 @@ export interface WasmSupport {
 }
 
 /**
- * Wires the WebAssembly runtime for a command. Nothing starts until the first WebAssembly
- * module is loaded, so CEL-only servers and tests spawn no sandbox threads.
+ * Wires the WebAssembly runtime for a command. Registry configuration (sources.yml, Docker
+ * credentials, verification.yml) is read and validated here, before anything is served;
+ * the runtime itself starts with the first WebAssembly module, so CEL-only servers and tests
+ * spawn no sandbox threads.
  */
-export function createWasmSupport(
+export async function createWasmSupport(
   flags: WasmFlags,
   logger: Logger,
   options: { readonly clusterByDefault: boolean },
-): WasmSupport {
+): Promise<WasmSupport> {
+  const oci = await createOciSupport(flags, logger);
   let runtime: WasmRuntime | undefined;
   let kubernetes: (KubernetesPort & { close(): void }) | undefined;
   let save: (() => Promise<void>) | undefined;
@@ -94,21 +97,23 @@ export function createWasmSupport(
     } else if (flags.recordHostCapabilities !== undefined) {
       const recorder = recordingHostCapabilities({
         logger: log,
+        oci: { sources: oci.sources, credentials: oci.credentials },
         ...(kubernetes ? { kubernetes } : {}),
       });
       const file = flags.recordHostCapabilities;
       save = () => recorder.save(file);
       capabilities = recorder.capabilities;
     } else {
-      capabilities = createHostCapabilities({ logger: log, ...(kubernetes ? { kubernetes } : {}) });
+      capabilities = createHostCapabilities({
+        logger: log,
+        oci: { sources: oci.sources, credentials: oci.credentials },
+        ...(kubernetes ? { kubernetes } : {}),
+      });
     }
     runtime ??= new WasmRuntime({
       logger: log,
       capabilities,
-      cacheDir: join(
-        process.env.PALISADE_CACHE_DIR ?? join(homedir(), '.cache', 'palisade'),
-        'modules',
-      ),
+      cacheDir: join(cacheRoot(), 'modules'),
       maxMemoryBytes: (flags.policyMemoryLimit ?? 256) * 1024 * 1024,
       fuel: flags.fuel !== false,
       ...(flags.wasmWorkers !== undefined ? { workers: flags.wasmWorkers } : {}),
@@ -118,7 +123,7 @@ export function createWasmSupport(
   let loader: ModuleLoader | undefined;
   return {
     modules: async (request) => {
-      loader ??= createModuleLoader(await start());
+      loader ??= createModuleLoader(await start(), oci.fetcher);
       return loader(request);
     },
     async close() {

@@ -2,16 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ModuleLoader, ModuleRequest } from '../engine/types.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
+import type { ModuleFetcher } from '../oci/fetcher.js';
+import { parseModuleSource } from '../oci/reference.js';
 import type { WasmRuntime } from './runtime.js';
 
 /**
  * The engine's port to WebAssembly: resolves a module reference to bytes and loads them.
  * `file://` paths may be relative, resolved against the folder of the manifest that names
- * them, so a policy and its module can move together; `registry://` comes with OCI support.
+ * them, so a policy and its module can move together; `registry://` and `https://` modules
+ * come through the OCI fetcher and its store. Without a fetcher only files load.
  */
-export function createModuleLoader(runtime: WasmRuntime): ModuleLoader {
+export function createModuleLoader(runtime: WasmRuntime, fetcher?: ModuleFetcher): ModuleLoader {
   return async (request: ModuleRequest) => {
-    const bytes = await readModuleBytes(request);
+    const bytes = await readModuleBytes(request, fetcher);
     return runtime.load({
       policyId: request.policyId,
       bytes,
@@ -35,14 +38,35 @@ export function modulePath(module: string, source: string): string | undefined {
   return isAbsolute(path) ? path : resolve(dirname(source), path);
 }
 
-async function readModuleBytes(request: ModuleRequest): Promise<Uint8Array> {
-  const path = modulePath(request.module, request.source);
-  if (path === undefined) {
+async function readModuleBytes(
+  request: ModuleRequest,
+  fetcher: ModuleFetcher | undefined,
+): Promise<Uint8Array> {
+  const where = `policy "${request.policyId}" module ${request.module}`;
+  const source = parseModuleSource(request.module);
+  if (source.kind !== 'file') {
+    if (fetcher === undefined) {
+      throw new PalisadeError(
+        'policy_load_failed',
+        `${where}: remote modules need a module store, which this command runs without`,
+      );
+    }
+    try {
+      return (await fetcher.fetch(source)).bytes;
+    } catch (e) {
+      if (e instanceof PalisadeError) {
+        throw new PalisadeError(e.code, `${where}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+  if (fetcher?.verifies === true) {
     throw new PalisadeError(
       'policy_load_failed',
-      `module "${request.module}": only file:// modules can be loaded yet (registry:// needs OCI support)`,
+      `${where}: signature verification is configured, and only registry:// modules carry signatures`,
     );
   }
+  const path = modulePath(request.module, request.source) ?? source.path;
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {

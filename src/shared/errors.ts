@@ -48,10 +48,28 @@ export const ERROR_CODES = {
   module_memory_limit: 'WebAssembly module needs more memory than allowed',
   /** Policy metadata (metadata.yml or the io.kubewarden.metadata section) does not match the schema. */
   metadata_invalid: 'policy metadata is invalid',
+  /** An image reference or module URL is malformed or uses an unsupported scheme. */
+  reference_invalid: 'image reference is invalid',
+  /** A registry or web server could not be reached (connection refused, timeout, 5xx after retries). */
+  registry_unreachable: 'registry is unreachable',
+  /** A registry answered with an error (unknown tag, refused credentials, refused push...). */
+  registry_request_failed: 'registry request failed',
+  /** What a registry served is not a policy artifact: wrong media type, digest mismatch, HTML. */
+  artifact_invalid: 'OCI artifact is invalid',
   /** A file could not be read or parsed. */
   file_unreadable: 'file could not be read',
   /** Anything else: a bug in Palisade. */
   internal_error: 'internal error',
+  /** A signing or verification key is unreadable, encrypted with another password, or not ECDSA P-256. */
+  key_invalid: 'key is invalid',
+  /** A cosign signature, its simple-signing payload or its signature manifest is malformed. */
+  signature_invalid: 'signature is invalid',
+  /** A verification config (Kubewarden's verification.yml) does not match the schema. */
+  verification_config_invalid: 'verification config is invalid',
+  /** The signatures of an artifact do not satisfy the verification config. */
+  verification_failed: 'signature verification failed',
+  /** The verification config asks for what Palisade cannot check offline (keyless Fulcio/Rekor signatures). */
+  verification_unsupported: 'verification is not supported',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -129,11 +129,11 @@ describe('oci/v1/* against a real registry (anonymous, plain HTTP on loopback)',
     const strict = createHostCapabilities({ logger: silentLogger() });
     const refused = await call(strict, 'v1/manifest_digest', image);
     expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.error).toContain(`cannot reach registry ${host}`);
+    expect(!refused.ok && refused.error).toContain(`cannot reach ${host}`);
 
     const listed = createHostCapabilities({
       logger: silentLogger(),
-      oci: { insecureRegistries: [host] },
+      oci: { sources: { insecure: [host], authorities: {} } },
     });
     const { digest } = await registry.pushImage('policies/pod-guard', 'v1.0.0');
     expect(answer(await call(listed, 'v1/manifest_digest', image))).toEqual({ digest });

@@ -1,12 +1,13 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../../shared/admission.js';
 import { TtlCache } from './cache.js';
-import { parseImageReference, type ImageReference } from './oci-reference.js';
-import { RegistryClient, type RegistryClientOptions } from './oci-registry-client.js';
+import { RegistryClient, type RegistryClientOptions } from '../../oci/client.js';
+import { parseImageReference, type ImageReference } from '../../oci/reference.js';
 
 /** Kubewarden keeps OCI answers for 60 s (`oci.rs`: registry round trips are slow). */
 export const OCI_CACHE_TTL_MS = 60_000;
 
-export type OciOptions = Omit<RegistryClientOptions, 'now'>;
+/** How registries are reached (sources.yml, credentials); the same as for pulling policies. */
+export type OciOptions = Pick<RegistryClientOptions, 'sources' | 'credentials' | 'timeoutMs'>;
 
 const INDEX_TYPES = new Set([
   'application/vnd.oci.image.index.v1+json',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseImageReference, registryEndpoint } from './oci-reference.js';
+import { parseImageReference, registryEndpoint } from './reference.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 

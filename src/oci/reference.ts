@@ -1,3 +1,5 @@
+import { PalisadeError, errorMessage } from '../shared/errors.js';
+
 /** A fully resolved image reference: `busybox` becomes docker.io/library/busybox:latest. */
 export interface ImageReference {
   /** Registry as written (`docker.io`, `ghcr.io`, `127.0.0.1:5000`). */
@@ -79,4 +81,49 @@ export function formatImageReference(reference: ImageReference): string {
   const tag = reference.tag === undefined ? '' : `:${reference.tag}`;
   const digest = reference.digest === undefined ? '' : `@${reference.digest}`;
   return `${reference.registry}/${reference.repository}${tag}${digest}`;
+}
+
+/** Where a policy module comes from, as Kubewarden's policy-fetcher reads module URLs. */
+export type ModuleSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'registry'; readonly ref: ImageReference }
+  | { readonly kind: 'url'; readonly url: URL };
+
+/**
+ * `registry://host/repo:tag`, `registry://host/repo@sha256:…`, a bare `host/repo:tag` (which
+ * Kubewarden also reads as a registry reference), `https://…`, `http://…` and `file://…`.
+ * Anything else is an error naming the text.
+ */
+export function parseModuleSource(text: string): ModuleSource {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(text)?.[1];
+  const fail = (why: string): never => {
+    throw new PalisadeError('reference_invalid', `module ${JSON.stringify(text)}: ${why}`);
+  };
+  switch (scheme) {
+    case 'file':
+      return { kind: 'file', path: decodeURIComponent(text.slice('file://'.length)) };
+    case 'http':
+    case 'https':
+      try {
+        return { kind: 'url', url: new URL(text) };
+      } catch {
+        return fail('not a valid URL');
+      }
+    case 'registry':
+    case undefined:
+      try {
+        return { kind: 'registry', ref: parseImageReference(text.replace(/^registry:\/\//, '')) };
+      } catch (e) {
+        return fail(errorMessage(e));
+      }
+    default:
+      return fail(
+        `unsupported scheme ${scheme}:// (use registry://, https://, http:// or file://)`,
+      );
+  }
+}
+
+/** `registry://host/repo:tag@digest`, the form Kubewarden prints and manifests carry. */
+export function registryUrl(ref: ImageReference): string {
+  return `registry://${formatImageReference(ref)}`;
 }
