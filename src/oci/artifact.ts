@@ -50,7 +50,12 @@ export function parsePolicyManifest(
     doc = parsed as Record<string, unknown>;
   } catch (e) {
     if (e instanceof PalisadeError) throw e;
-    fail(`the manifest is not JSON (content type ${contentType ?? 'none'})`);
+    const html = /html/i.test(contentType ?? '') || /^\s*</.test(body.toString('utf8', 0, 64));
+    fail(
+      html
+        ? `the registry answered with an HTML page (content type ${contentType ?? 'none'}), not a manifest: is this an OCI registry?`
+        : `the manifest is not JSON (content type ${contentType ?? 'none'})`,
+    );
   }
   const mediaType = typeof doc['mediaType'] === 'string' ? doc['mediaType'] : contentType;
   if (Array.isArray(doc['manifests'])) {
