@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseImageReference, registryEndpoint } from './reference.js';
+import { parseImageReference, parseModuleSource, registryEndpoint } from './reference.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 
@@ -37,5 +37,33 @@ describe('parseImageReference', () => {
   it('talks to registry-1.docker.io for Docker Hub', () => {
     expect(registryEndpoint(parseImageReference('busybox'))).toBe('registry-1.docker.io');
     expect(registryEndpoint(parseImageReference('ghcr.io/a/b'))).toBe('ghcr.io');
+  });
+});
+
+describe('parseModuleSource', () => {
+  it('reads the module URL schemes Kubewarden accepts', () => {
+    expect(parseModuleSource('registry://ghcr.io/org/policies/foo:v1.2.0')).toEqual({
+      kind: 'registry',
+      ref: { registry: 'ghcr.io', repository: 'org/policies/foo', tag: 'v1.2.0' },
+    });
+    expect(parseModuleSource('ghcr.io/org/foo@sha256:' + 'a'.repeat(64))).toEqual({
+      kind: 'registry',
+      ref: { registry: 'ghcr.io', repository: 'org/foo', digest: 'sha256:' + 'a'.repeat(64) },
+    });
+    expect(parseModuleSource('file:///tmp/a%20b.wasm')).toEqual({
+      kind: 'file',
+      path: '/tmp/a b.wasm',
+    });
+    const url = parseModuleSource('https://example.com/p.wasm');
+    expect(url.kind === 'url' && url.url.href).toBe('https://example.com/p.wasm');
+  });
+
+  it('names the module text when it cannot be read', () => {
+    expect(() => parseModuleSource('s3://bucket/p.wasm')).toThrow(
+      'module "s3://bucket/p.wasm": unsupported scheme s3://',
+    );
+    expect(() => parseModuleSource('registry://ghcr.io/Org/Foo')).toThrow(
+      /module "registry:\/\/ghcr.io\/Org\/Foo": invalid image reference/,
+    );
   });
 });

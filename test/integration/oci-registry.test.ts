@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 let stores = 0;
-async function freshStore(): Promise<ModuleStore> {
+function freshStore(): ModuleStore {
   stores++;
   return new ModuleStore(join(work, `store-${stores}`));
 }
@@ -119,7 +119,7 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
     ]);
     expect(doc.annotations['io.kubewarden.policy.title']).toBeTypeOf('string');
 
-    const store = await freshStore();
+    const store = freshStore();
     const fetched = await fetcherFor(registry, store).fetch(
       source(`registry://${registry.host}/policies/pod-guard:v1`),
     );
@@ -137,7 +137,7 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
 
   it('serves a cached module pinned by digest without touching the network', async () => {
     const pushed = await push(registry, 'policies/pinned:v1');
-    const store = await freshStore();
+    const store = freshStore();
     const pinned = source(`registry://${registry.host}/policies/pinned@${pushed.digest}`);
     await fetcherFor(registry, store).fetch(pinned);
     const before = registry.requests();
@@ -148,7 +148,7 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
 
   it('resolves a tag again on each fetch, and downloads only when it moved', async () => {
     await push(registry, 'policies/moving:v1');
-    const store = await freshStore();
+    const store = freshStore();
     const ref = source(`registry://${registry.host}/policies/moving:v1`);
     const first = await fetcherFor(registry, store).fetch(ref);
     const unchanged = await fetcherFor(registry, store).fetch(ref);
@@ -165,12 +165,12 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
   it('downloads a module once when several policies pull it at the same time', async () => {
     await push(registry, 'policies/shared:v1');
     const ref = source(`registry://${registry.host}/policies/shared:v1`);
-    const single = fetcherFor(registry, await freshStore());
+    const single = fetcherFor(registry, freshStore());
     let before = registry.requests();
     await single.fetch(ref);
     const oneFetch = registry.requests() - before;
 
-    const concurrent = fetcherFor(registry, await freshStore());
+    const concurrent = fetcherFor(registry, freshStore());
     before = registry.requests();
     const results = await Promise.all(Array.from({ length: 6 }, () => concurrent.fetch(ref)));
     expect(registry.requests() - before).toBe(oneFetch);
@@ -179,7 +179,7 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
 
   it('names registry, repository and status for an unknown tag', async () => {
     const e = await failure(
-      fetcherFor(registry, await freshStore()).fetch(
+      fetcherFor(registry, freshStore()).fetch(
         source(`registry://${registry.host}/policies/pod-guard:no-such-tag`),
       ),
     );
@@ -237,7 +237,7 @@ describe('credentials, certificates and tokens that are refused', () => {
     tokens.refuseTokens(true);
     try {
       const e = await failure(
-        fetcherFor(tokens, await freshStore()).fetch(
+        fetcherFor(tokens, freshStore()).fetch(
           source(`registry://${tokens.host}/policies/pod-guard:v1`),
         ),
       );
@@ -289,7 +289,7 @@ describe('what a registry serves that is not a policy', () => {
     const content = await readFile(path);
     content.writeUInt8((content.at(-1) ?? 0) ^ 0xff, content.length - 1);
     await writeFile(path, content);
-    const store = await freshStore();
+    const store = freshStore();
     const e = await failure(
       fetcherFor(registry, store).fetch(source(`registry://${registry.host}/bad/corrupt:v1`)),
     );
@@ -302,7 +302,7 @@ describe('what a registry serves that is not a policy', () => {
   it('rejects a truncated blob and keeps nothing of it', async () => {
     await push(registry, 'bad/truncated:v1', new Uint8Array([...moduleBytes, 0, 2, 1, 0x74]));
     await truncate(registry.blobPath(await layerDigest('bad/truncated:v1')), 100);
-    const store = await freshStore();
+    const store = freshStore();
     const e = await failure(
       fetcherFor(registry, store).fetch(source(`registry://${registry.host}/bad/truncated:v1`)),
     );
@@ -335,7 +335,7 @@ describe('what a registry serves that is not a policy', () => {
       }),
     );
     await client.pushManifest(ref, 'v1', manifest, OCI_MANIFEST_MEDIA_TYPE);
-    const store = await freshStore();
+    const store = freshStore();
     const e = await failure(
       fetcherFor(registry, store).fetch(source(`registry://${registry.host}/bad/container:v1`)),
     );
@@ -363,7 +363,7 @@ describe('a registry that goes away', () => {
     const registry = await startRegistry();
     await push(registry, 'policies/pod-guard:v1');
     const pushedPinned = await push(registry, 'policies/pod-guard:v2');
-    const store = await freshStore();
+    const store = freshStore();
     const lines: string[] = [];
     const logger = createLogger({
       level: 'warn',
