@@ -371,7 +371,7 @@ export class RegistryClient {
       if (head.status === 200 && digest !== undefined) {
         return { digest, body: Buffer.alloc(0), mediaType: header(head.headers, 'content-type') };
       }
-      if (head.status === 404) throw this.#unknown(ref, head);
+      // Otherwise GET: a HEAD answer has no body to explain the failure.
     }
     const algorithm = ref.digest?.split(':')[0] ?? 'sha256';
     const get = await this.#authorized(
