@@ -6,6 +6,7 @@ import {
   pushCommand,
   rmCommand,
 } from '../cli/registry.js';
+import { signCommand, verifyCommand } from '../cli/signing.js';
 import { createOciSupport, ociOptions, type OciFlags } from './oci.js';
 import { fail, logOptions, loggerFrom, type LogFlags } from './options.js';
 
@@ -92,4 +93,70 @@ export function registerOciCommands(program: Command): void {
     const oci = await createOciSupport(opts, loggerFrom(opts)).catch(fail);
     await print(digestCommand(oci.client, reference));
   });
+
+  ociOptions(
+    logOptions(
+      program
+        .command('sign')
+        .description(
+          'sign a policy in a registry with a key, cosign-compatible (password of an encrypted cosign.key: COSIGN_PASSWORD)',
+        )
+        .argument('<reference>', 'registry://host/repository:tag or @sha256:…')
+        .requiredOption(
+          '-k, --key <file>',
+          'ECDSA P-256 private key: cosign.key, PKCS#8 or SEC1 PEM',
+        )
+        .option('-a, --annotation <key=value>', 'annotation to sign with the payload', collect, []),
+    ),
+    false,
+  ).action(async (reference: string, opts: Flags & { key: string; annotation: string[] }) => {
+    const oci = await createOciSupport(opts, loggerFrom(opts)).catch(fail);
+    await print(
+      signCommand(oci.client, reference, {
+        keyPath: opts.key,
+        annotations: opts.annotation,
+        ...(process.env.COSIGN_PASSWORD !== undefined
+          ? { password: process.env.COSIGN_PASSWORD }
+          : {}),
+      }),
+    );
+  });
+
+  ociOptions(
+    logOptions(
+      program
+        .command('verify')
+        .description('verify the cosign signatures of a policy in a registry (kwctl verify)')
+        .argument('<reference>', 'registry://host/repository:tag or @sha256:…')
+        .option(
+          '-k, --key <file>',
+          'public key (PEM) that must have signed; repeatable',
+          collect,
+          [],
+        )
+        .option('-a, --annotation <key=value>', 'annotation the signatures must carry', collect, [])
+        .option('--verification-config-path <file>', 'verification.yml instead of --key'),
+    ),
+    false,
+  ).action(
+    async (
+      reference: string,
+      opts: Flags & { key: string[]; annotation: string[]; verificationConfigPath?: string },
+    ) => {
+      const oci = await createOciSupport(opts, loggerFrom(opts)).catch(fail);
+      await print(
+        verifyCommand(oci.client, reference, {
+          keyPaths: opts.key,
+          annotations: opts.annotation,
+          ...(opts.verificationConfigPath !== undefined
+            ? { configPath: opts.verificationConfigPath }
+            : {}),
+        }),
+      );
+    },
+  );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

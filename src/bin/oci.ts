@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parseDockerConfig, type CredentialLookup } from '../oci/auth.js';
 import { RegistryClient } from '../oci/client.js';
 import { ModuleFetcher, type ModuleVerifier } from '../oci/fetcher.js';
+import { createVerifier } from '../oci/signing.js';
 import { NO_SOURCES, parseSources, type RegistrySources } from '../oci/sources.js';
 import { ModuleStore } from '../oci/store.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
@@ -78,7 +79,14 @@ export async function createOciSupport(flags: OciFlags, logger: Logger): Promise
     dockerText === undefined ? () => undefined : parseDockerConfig(dockerText, dockerConfig);
   const client = new RegistryClient({ sources, credentials, now: Date.now });
   const store = new ModuleStore(flags.policiesDownloadDir ?? join(cacheRoot(), 'store'));
-  const verifier: ModuleVerifier | undefined = undefined;
+  const verifier: ModuleVerifier | undefined =
+    flags.verificationPath === undefined
+      ? undefined
+      : createVerifier(
+          client,
+          (await readOptional(flags.verificationPath, true)) ?? '',
+          flags.verificationPath,
+        );
   const fetcher = new ModuleFetcher({
     client,
     store,

@@ -88,3 +88,19 @@ export async function digestCommand(client: RegistryClient, reference: string): 
   const { digest } = await client.manifest(ref, 'HEAD');
   return `${registryUrl({ ...ref, digest })}\n`;
 }
+
+/** `key=value` pairs of `-a/--annotation`, as cosign and kwctl take them. */
+export function parseAnnotations(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      throw new PalisadeError(
+        'config_invalid',
+        `annotation ${JSON.stringify(pair)} is not key=value`,
+      );
+    }
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
