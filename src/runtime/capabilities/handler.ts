@@ -31,6 +31,23 @@ function text(request: CallbackRequest, field: string): string {
   return value;
 }
 
+function stringList(request: CallbackRequest, field: string): string[] {
+  const value = request.fields[field];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new Error(`${request.type}: ${field} must be a list of strings`);
+  }
+  return value as string[];
+}
+
+function stringMap(request: CallbackRequest, field: string): Record<string, string> | undefined {
+  const value = request.fields[field];
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${request.type}: ${field} must be a map of strings`);
+  }
+  return value as Record<string, string>;
+}
+
 /**
  * The real handler: one instance per server, so its caches (5 s Kubernetes, 60 s OCI) are shared
  * by every policy, as Kubewarden's process-wide `#[cached]` functions are.
@@ -62,12 +79,17 @@ export function createCallbackHandler(options: CallbackHandlerOptions = {}): Cal
       case 'CryptoIsCertificateTrusted':
         return { ...isCertificateTrusted(request.fields['request'] ?? null, now(), roots) };
       case 'SigstorePubKeyVerify':
+        return oci.verifyPubKeys(
+          text(request, 'image'),
+          stringList(request, 'pub_keys'),
+          stringMap(request, 'annotations'),
+        );
       case 'SigstoreKeylessVerify':
       case 'SigstoreKeylessPrefixVerify':
       case 'SigstoreGithubActionsVerify':
       case 'SigstoreCertificateVerify':
         throw new Error(
-          `Sigstore verification (${request.type}) is not supported by Palisade yet; replay a recorded session to test such policies`,
+          `keyless Sigstore verification (${request.type}) needs Fulcio and Rekor on the internet and is not supported offline; use SigstorePubKeyVerify, or replay a recorded session to test such policies`,
         );
     }
   }

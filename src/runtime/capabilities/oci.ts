@@ -1,7 +1,9 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../../shared/admission.js';
 import { TtlCache } from './cache.js';
 import { RegistryClient, type RegistryClientOptions } from '../../oci/client.js';
+import { verificationConfigFromDocument } from '../../oci/cosign/verification-config.js';
 import { parseImageReference, type ImageReference } from '../../oci/reference.js';
+import { verifyImage } from '../../oci/signing.js';
 
 /** Kubewarden keeps OCI answers for 60 s (`oci.rs`: registry round trips are slow). */
 export const OCI_CACHE_TTL_MS = 60_000;
@@ -58,12 +60,14 @@ export class OciCapabilities {
   readonly #digests: TtlCache<JsonObject>;
   readonly #manifests: TtlCache<JsonObject>;
   readonly #configs: TtlCache<JsonObject>;
+  readonly #verified: TtlCache<JsonObject>;
 
   constructor(options: OciOptions, now: () => number) {
     this.#client = new RegistryClient({ ...options, now });
     this.#digests = new TtlCache(OCI_CACHE_TTL_MS, now);
     this.#manifests = new TtlCache(OCI_CACHE_TTL_MS, now);
     this.#configs = new TtlCache(OCI_CACHE_TTL_MS, now);
+    this.#verified = new TtlCache(OCI_CACHE_TTL_MS, now);
   }
 
   /** `{"digest": "sha256:…"}` of the manifest (or index) the reference names. */
@@ -105,6 +109,36 @@ export class OciCapabilities {
       }
       const configJson = parseJson(await this.#client.blob(ref, config['digest']), 'config');
       return { manifest, digest: fetched.digest, config: configJson };
+    });
+  }
+
+  /**
+   * `SigstorePubKeyVerify` (v1 and v2): every key must have signed the image (with the
+   * annotations, when given), as sigstore's constraints are all required. Success answers
+   * `{is_trusted: true, digest}`; a failure is an error naming what is missing.
+   */
+  verifyPubKeys(
+    image: string,
+    pubKeys: readonly string[],
+    annotations: Readonly<Record<string, string>> | undefined,
+  ): Promise<JsonObject> {
+    const key = JSON.stringify([image, pubKeys, annotations ?? null]);
+    return this.#verified.get(key, async () => {
+      if (pubKeys.length === 0)
+        throw new Error('SigstorePubKeyVerify needs at least one public key');
+      const config = verificationConfigFromDocument(
+        {
+          apiVersion: 'v1',
+          allOf: pubKeys.map((pem) => ({
+            kind: 'pubKey',
+            key: pem,
+            ...(annotations !== undefined ? { annotations } : {}),
+          })),
+        },
+        'pub_keys',
+      );
+      const { digest } = await verifyImage(this.#client, parseImageReference(image), config);
+      return { is_trusted: true, digest };
     });
   }
 }
