@@ -36,7 +36,7 @@ function stringList(request: CallbackRequest, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw new Error(`${request.type}: ${field} must be a list of strings`);
   }
-  return value as string[];
+  return value;
 }
 
 function stringMap(request: CallbackRequest, field: string): Record<string, string> | undefined {
