@@ -1,21 +1,15 @@
 import { createHash } from 'node:crypto';
-import { PalisadeError, errorMessage } from '../shared/errors.js';
+import { PalisadeError } from '../shared/errors.js';
 import { basicAuthorization, parseChallenge, type CredentialLookup } from './auth.js';
-import {
-  describeFailure,
-  header,
-  httpRequest,
-  isCertificateError,
-  type RegistryReply,
-  type Transport,
-} from './http.js';
+import { Connections, type Request } from './connection.js';
+import { describeFailure, header, type RegistryReply } from './http.js';
 import {
   formatImageReference,
   manifestReference,
   registryEndpoint,
   type ImageReference,
 } from './reference.js';
-import { NO_SOURCES, type RegistrySources } from './sources.js';
+import type { RegistrySources } from './sources.js';
 
 /** Manifest types a registry may answer with; distribution hides OCI manifests without them. */
 export const MANIFEST_ACCEPT = [
@@ -39,45 +33,14 @@ export interface RegistryClientOptions {
 
 export type Access = 'pull' | 'pull,push';
 
-interface Call {
+/** A request to a registry, with what its auth scope is made of. */
+interface Call extends Request {
   readonly registry: string;
   readonly repository: string;
   readonly access: Access;
-  readonly method: string;
-  /** A path below the registry (`/v2/…`) or an absolute URL (upload locations). */
-  readonly target: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: Uint8Array;
-  readonly maxBody?: number;
-  readonly hash?: string;
-  readonly signal: AbortSignal;
 }
 
 const MAX_REDIRECTS = 5;
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
-
-export function hostnameOf(registry: string): string {
-  return registry.startsWith('[')
-    ? registry.slice(0, registry.indexOf(']') + 1)
-    : (registry.split(':')[0] ?? '');
-}
-
-/** TLS spoken to a plain-HTTP server (or the reverse): retrying cannot help. */
-function isTlsMismatch(e: unknown): boolean {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return code === 'EPROTO' || (typeof code === 'string' && code.startsWith('ERR_SSL'));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /**
  * The OCI distribution API for pulling and pushing policies: anonymous, Basic and Bearer auth
@@ -87,115 +50,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * the registry's origin. Every failure is a PalisadeError naming registry, repository, status.
  */
 export class RegistryClient {
-  readonly #sources: RegistrySources;
+  readonly #connections: Connections;
   readonly #credentials: CredentialLookup;
   readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #backoffMs: number;
   readonly #now: () => number;
-  readonly #transports = new Map<string, Transport>();
   readonly #tokens = new Map<string, { readonly token: string; readonly expires: number }>();
   readonly #basic = new Set<string>();
 
   constructor(options: RegistryClientOptions) {
-    this.#sources = options.sources ?? NO_SOURCES;
     this.#credentials = options.credentials ?? (() => undefined);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#retries = options.retries ?? 3;
-    this.#backoffMs = options.backoffMs ?? 250;
     this.#now = options.now;
-  }
-
-  isInsecure(host: string): boolean {
-    const { insecure } = this.#sources;
-    return insecure.includes(host) || insecure.includes(hostnameOf(host));
-  }
-
-  caFor(host: string): readonly string[] | undefined {
-    const { authorities } = this.#sources;
-    return authorities[host] ?? authorities[hostnameOf(host)];
-  }
-
-  /** The transports to try for a host, most secure first. */
-  #candidates(host: string): Transport[] {
-    if (this.isInsecure(host)) {
-      return [
-        { scheme: 'https', verify: true },
-        { scheme: 'https', verify: false },
-        { scheme: 'http' },
-      ];
-    }
-    if (LOOPBACK.has(hostnameOf(host)))
-      return [{ scheme: 'https', verify: true }, { scheme: 'http' }];
-    return [{ scheme: 'https', verify: true }];
-  }
-
-  /** One request to a host over the first transport that connects (remembered after). */
-  async #connect(
-    host: string,
-    call: Omit<Call, 'registry' | 'repository' | 'access'>,
-  ): Promise<RegistryReply> {
-    const absolute = /^https?:\/\//.test(call.target);
-    const known = this.#transports.get(host);
-    let candidates = known !== undefined ? [known] : this.#candidates(host);
-    if (absolute) {
-      // A full URL (upload location, token realm, download) fixes the scheme.
-      const scheme = call.target.startsWith('https:') ? 'https' : 'http';
-      candidates = candidates.filter((t) => t.scheme === scheme);
-      if (candidates.length === 0) {
-        candidates = scheme === 'http' ? [{ scheme }] : [{ scheme, verify: true }];
-      }
-    }
-    let firstError: unknown;
-    for (const transport of candidates) {
-      if (transport.scheme === 'http' && isCertificateError(firstError)) break;
-      const url = absolute
-        ? new URL(call.target)
-        : new URL(`${transport.scheme}://${host}${call.target}`);
-      try {
-        const reply = await httpRequest(call.method, url, call.headers, transport, {
-          ca: this.caFor(host),
-          signal: call.signal,
-          ...(call.body !== undefined ? { body: call.body } : {}),
-          ...(call.maxBody !== undefined ? { maxBody: call.maxBody } : {}),
-          ...(call.hash !== undefined ? { hash: call.hash } : {}),
-        });
-        this.#transports.set(host, transport);
-        return reply;
-      } catch (e) {
-        if (call.signal.aborted) throw e;
-        firstError ??= e;
-      }
-    }
-    throw firstError;
-  }
-
-  /** `#connect` with retries on connection errors, 429 and 5xx; unreachable → its own code. */
-  async #send(host: string, call: Omit<Call, 'registry' | 'repository' | 'access'>) {
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= this.#retries; attempt++) {
-      if (attempt > 0) await sleep(this.#backoffMs * 2 ** (attempt - 1), call.signal);
-      if (call.signal.aborted) break;
-      try {
-        const reply = await this.#connect(host, call);
-        if (!RETRY_STATUS.has(reply.status) || attempt === this.#retries) return reply;
-        lastError = new Error(describeFailure(reply));
-      } catch (e) {
-        lastError = e;
-        if (isCertificateError(e) || isTlsMismatch(e)) break;
-      }
-    }
-    throw new PalisadeError('registry_unreachable', this.#unreachable(host, lastError, call), {
-      cause: lastError,
-    });
-  }
-
-  #unreachable(host: string, e: unknown, call: { signal: AbortSignal }): string {
-    if (call.signal.aborted) return `${host} did not answer within ${this.#timeoutMs} ms`;
-    if (isCertificateError(e)) {
-      return `the TLS certificate of ${host} is not trusted (${errorMessage(e)}): add its CA to source_authorities, or list the host in insecure_sources`;
-    }
-    return `cannot reach ${host}: ${errorMessage(e)}`;
+    this.#connections = new Connections({ ...options, timeoutMs: this.#timeoutMs });
   }
 
   async #token(call: Call, params: Readonly<Record<string, string>>): Promise<string> {
@@ -210,8 +76,8 @@ export class RegistryClient {
     const url = new URL(realm);
     if (
       url.protocol === 'http:' &&
-      !this.isInsecure(call.registry) &&
-      !LOOPBACK.has(hostnameOf(call.registry))
+      !this.#connections.isInsecure(call.registry) &&
+      !this.#connections.isLoopback(call.registry)
     ) {
       throw new PalisadeError(
         'registry_request_failed',
@@ -225,7 +91,7 @@ export class RegistryClient {
     const credentials = this.#credentials(call.registry);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (credentials !== undefined) headers['authorization'] = basicAuthorization(credentials);
-    const reply = await this.#send(url.host, {
+    const reply = await this.#connections.send(url.host, {
       method: 'GET',
       target: url.href,
       headers,
@@ -275,7 +141,7 @@ export class RegistryClient {
     const headers: Record<string, string> = { ...call.headers };
     const cached = this.#authorization(call);
     if (cached !== undefined) headers['authorization'] = cached;
-    let reply = await this.#send(call.registry, { ...call, headers });
+    let reply = await this.#connections.send(call.registry, { ...call, headers });
     if (reply.status === 401) {
       const challenge = parseChallenge(header(reply.headers, 'www-authenticate'));
       if (challenge?.scheme === 'basic') {
@@ -293,7 +159,7 @@ export class RegistryClient {
       } else {
         throw this.#failed(call, reply, 'refused the request');
       }
-      reply = await this.#send(call.registry, { ...call, headers });
+      reply = await this.#connections.send(call.registry, { ...call, headers });
       if (reply.status === 401 || reply.status === 403) {
         throw this.#failed(call, reply, 'refused the credentials');
       }
@@ -324,14 +190,14 @@ export class RegistryClient {
       const from = new URL(reply.url);
       const to = new URL(location, from);
       const sameOrigin = to.origin === from.origin;
-      if (to.protocol === 'http:' && !sameOrigin && !this.isInsecure(to.host)) {
+      if (to.protocol === 'http:' && !sameOrigin && !this.#connections.isInsecure(to.host)) {
         throw new PalisadeError(
           'registry_request_failed',
           `registry ${call.registry} redirected to plain http (${to.host})`,
         );
       }
       const next = sameOrigin ? headers : { accept: headers['accept'] ?? '*/*' };
-      reply = await this.#send(to.host, { ...call, target: to.href, headers: next });
+      reply = await this.#connections.send(to.host, { ...call, target: to.href, headers: next });
     }
     return reply;
   }
@@ -505,13 +371,13 @@ export class RegistryClient {
    * from `source_authorities`: Kubewarden's `https://` module URLs.
    */
   async download(url: URL, maxBody: number): Promise<{ body: Buffer; digest: string }> {
-    if (url.protocol === 'http:' && !this.isInsecure(url.host)) {
+    if (url.protocol === 'http:' && !this.#connections.isInsecure(url.host)) {
       throw new PalisadeError(
         'reference_invalid',
         `${url.href}: plain http is only allowed for hosts listed in insecure_sources`,
       );
     }
-    const reply = await this.#send(url.host, {
+    const reply = await this.#connections.send(url.host, {
       method: 'GET',
       target: url.href,
       headers: { accept: '*/*' },
