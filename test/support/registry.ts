@@ -1,26 +1,81 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, sign, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { basicAuthorization } from './registry-http.js';
+import {
+  makeServerPki,
+  makeTokenSigningKey,
+  randomCredentials,
+  writeHtpasswd,
+  type Credentials,
+  type ServerPki,
+} from './registry-pki.js';
+import {
+  accessLog,
+  registryConfig,
+  settledCount,
+  spawnRegistry,
+  waitReady,
+  type RegistryProcess,
+} from './registry-process.js';
+import { pushBlob, pushImage, pushManifest, type PushTarget } from './registry-push.js';
+import { startTokenServer, type TokenServer } from './registry-token.js';
 
 /**
  * A real OCI registry for tests: Debian's `docker-registry` (CNCF distribution 2.8) on
- * 127.0.0.1 and a free port, with its own config and storage in a temporary directory. With
- * `auth: 'token'` it demands Bearer tokens, issued anonymously for any scope by a small token
- * server in this process that signs ES256 JWTs with a certificate the registry trusts, so the
- * whole 401 → token → retry flow runs against distribution's own verification.
+ * 127.0.0.1 and a free port, with its own config, storage and (with TLS) its own CA in a
+ * temporary directory, so clients are tested against distribution's own auth and TLS, not a
+ * mock's idea of them.
+ *
+ * - `auth: 'none'`: anonymous.
+ * - `auth: 'basic'`: htpasswd (bcrypt) with random credentials, always over TLS, because that
+ *   is how real registries pair them.
+ * - `auth: 'token'`: Bearer tokens from a token server in this process that signs ES256 JWTs
+ *   with a certificate the registry trusts, so the whole 401 → token → retry flow runs.
  */
 export interface TestRegistry {
   /** `127.0.0.1:<port>`, the registry part of image references. */
   readonly host: string;
-  /** `http://127.0.0.1:<port>`. */
+  readonly scheme: 'http' | 'https';
+  /** `<scheme>://127.0.0.1:<port>`. */
   readonly url: string;
-  /** How many tokens the token server has issued (0 without token auth). */
+  /** The CA that signed the server certificate (also the token server's); TLS only. */
+  readonly caPem?: string;
+  readonly caFile?: string;
+  /** Accepted by the registry (basic) or by the token server (token). */
+  readonly credentials?: Credentials;
+  /** distribution's storage root; survives `restart()`. */
+  readonly dataDir: string;
+  /** How many tokens the token endpoint has issued (0 without token auth). */
   readonly tokensIssued: () => number;
+  /** Where distribution keeps a blob's bytes, so a test can corrupt or truncate it. */
+  blobPath(digest: string): string;
+  /**
+   * Token mode only: while on, the token endpoint answers 401 to everyone. The push helpers
+   * mint their tokens directly, so fixtures can still be pushed.
+   */
+  refuseTokens(on: boolean): void;
+  /**
+   * HTTP requests the registry has logged so far (its readiness pings included), read from its
+   * access log synchronously. Exact right after a response of up to ~5 KB, which distribution
+   * logs before flushing; after a larger body (a module blob) the line can trail the last byte
+   * by a few milliseconds, so compare counts around downloads with `settledRequests()`.
+   */
+  requests(): number;
+  /**
+   * `requests()` once the log has caught up: after a marked ping (not counted) has been logged
+   * and 25 ms have passed without new lines. Throws if the registry never goes quiet.
+   */
+  settledRequests(): Promise<number>;
+  /**
+   * Stops the registry process and starts it again on the same port and storage; `whileDown`
+   * runs in between, for tests that watch a client fail and then recover.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Uploads a blob (POST then PUT, distribution ignores monolithic POST bodies); its digest. */
   pushBlob(repository: string, content: Uint8Array): Promise<string>;
   /** Puts a manifest under a tag or digest; the digest the registry computed. */
@@ -36,24 +91,28 @@ export interface TestRegistry {
     tag: string,
     config?: object,
   ): Promise<{ digest: string; manifest: Uint8Array }>;
+  /** Final: stops the registry and the token server and deletes the storage. */
   stop(): Promise<void>;
 }
 
 export interface TestRegistryOptions {
-  readonly auth?: 'none' | 'token';
+  readonly auth?: 'none' | 'basic' | 'token';
+  /** Serve https with a throwaway CA; forced on by `auth: 'basic'`. */
+  readonly tls?: boolean;
 }
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const SERVICE = 'palisade-test-registry';
-const ISSUER = 'palisade-test-issuer';
 const APT_ENSURE = fileURLToPath(new URL('../../scripts/apt-ensure.sh', import.meta.url));
+const TOOLS = ['docker-registry', 'htpasswd', 'openssl'];
+
+function onPath(tool: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => existsSync(join(dir, tool)));
+}
 
 function ensureInstalled(): void {
-  try {
-    execFileSync('docker-registry', ['--version'], { stdio: 'ignore' });
-  } catch {
-    execFileSync('bash', [APT_ENSURE, 'docker-registry', 'openssl'], { stdio: 'inherit' });
-  }
+  if (TOOLS.every(onPath)) return;
+  execFileSync('bash', [APT_ENSURE, 'apache2-utils', 'docker-registry', 'openssl'], {
+    stdio: 'inherit',
+  });
 }
 
 /** A port the kernel just handed out; the registry binds it a moment later. */
@@ -71,233 +130,124 @@ export function freePort(): Promise<number> {
   });
 }
 
-function sha256(content: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
+/** distribution's filesystem layout: `blobs/sha256/<2 hex>/<hex>/data` under its root. */
+export function blobDataPath(dataDir: string, digest: string): string {
+  const match = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (match?.[1] === undefined) throw new Error(`not a sha256 digest: ${digest}`);
+  const hex = match[1];
+  return join(dataDir, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
 }
 
-function base64url(data: string | Buffer): string {
-  return Buffer.from(data).toString('base64url');
+interface Setup {
+  readonly pki: ServerPki | undefined;
+  readonly credentials: Credentials | undefined;
+  readonly issuer: TokenServer | undefined;
+  readonly configFile: string;
 }
 
-interface TokenIssuer {
-  readonly realm: string;
-  readonly issued: () => number;
-  /** A token for these scopes, as the token endpoint would issue it. */
-  readonly token: (scopes: readonly string[]) => string;
-  readonly close: () => Promise<void>;
-}
-
-/** distribution's token format: ES256 JWT, `x5c` chained to `rootcertbundle`, `access` claims. */
-async function startTokenIssuer(dir: string): Promise<TokenIssuer & { certFile: string }> {
-  const keyFile = join(dir, 'token.key');
-  const certFile = join(dir, 'token.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-subj',
-      '/CN=palisade-test-token-issuer',
-      '-days',
-      '2',
-    ],
-    { stdio: 'ignore' },
-  );
-  const key = await readFile(keyFile, 'utf8');
-  const certDer = new X509Certificate(await readFile(certFile)).raw.toString('base64');
-  let issued = 0;
-  const token = (scopes: readonly string[]): string => {
-    const now = Math.floor(Date.now() / 1000);
-    const access = scopes.map((scope) => {
-      const parts = scope.split(':');
-      const actions = (parts.pop() ?? '').split(',');
-      const [type = '', ...name] = parts;
-      return { type, name: name.join(':'), actions };
-    });
-    const header = { typ: 'JWT', alg: 'ES256', x5c: [certDer] };
-    const claims = {
-      iss: ISSUER,
-      sub: '',
-      aud: SERVICE,
-      exp: now + 300,
-      nbf: now - 10,
-      iat: now,
-      jti: randomBytes(8).toString('hex'),
-      access,
-    };
-    const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-    const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-    return `${input}.${base64url(signature)}`;
-  };
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    issued++;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ token: token(url.searchParams.getAll('scope')), expires_in: 300 }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    realm: `http://127.0.0.1:${port}/token`,
-    certFile,
-    issued: () => issued,
-    token,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
-}
-
-async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr()}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      if (res.status === 200 || res.status === 401) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+async function prepare(dir: string, port: number, options: TestRegistryOptions): Promise<Setup> {
+  const auth = options.auth ?? 'none';
+  const pki = options.tls === true || auth === 'basic' ? await makeServerPki(dir) : undefined;
+  const credentials = auth === 'none' ? undefined : randomCredentials();
+  const htpasswdFile = auth === 'basic' ? join(dir, 'htpasswd') : undefined;
+  if (htpasswdFile !== undefined && credentials !== undefined) {
+    await writeHtpasswd(htpasswdFile, credentials);
   }
-  throw new Error(`docker-registry did not become ready: ${stderr()}`);
+  const signingKey = auth === 'token' ? await makeTokenSigningKey(dir) : undefined;
+  const issuer =
+    signingKey === undefined || credentials === undefined
+      ? undefined
+      : await startTokenServer({
+          signingKey,
+          credentials,
+          ...(pki === undefined ? {} : { tls: { key: pki.keyPem, cert: pki.certPem } }),
+        });
+  const configFile = join(dir, 'registry.yml');
+  const config = registryConfig({
+    port,
+    dataDir: join(dir, 'data'),
+    pki,
+    htpasswdFile,
+    issuer,
+    rootCertFile: signingKey?.certFile,
+  });
+  await writeFile(configFile, config);
+  return { pki, credentials, issuer, configFile };
+}
+
+function pushAuthorization(setup: Setup): (repository: string) => string | undefined {
+  const { issuer, credentials } = setup;
+  if (issuer !== undefined) {
+    return (repository) => `Bearer ${issuer.token([`repository:${repository}:pull,push`])}`;
+  }
+  if (credentials !== undefined) {
+    const basic = basicAuthorization(credentials.username, credentials.password);
+    return () => basic;
+  }
+  return () => undefined;
 }
 
 export async function startRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
   ensureInstalled();
   const dir = await mkdtemp(join(tmpdir(), 'palisade-registry-'));
   const port = await freePort();
-  const issuer = options.auth === 'token' ? await startTokenIssuer(dir) : undefined;
-  const auth =
-    issuer === undefined
-      ? ''
-      : `auth:\n  token:\n    realm: ${issuer.realm}\n    service: ${SERVICE}\n    issuer: ${ISSUER}\n    rootcertbundle: ${issuer.certFile}\n`;
-  const config = `version: 0.1
-log: {level: warn, accesslog: {disabled: true}}
-storage:
-  filesystem: {rootdirectory: ${join(dir, 'data')}}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:${port}, secret: palisade-test-not-secret}
-${auth}`;
-  await writeFile(join(dir, 'registry.yml'), config);
-  const child = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(dir, 'access.log');
+  const access = accessLog(logFile);
+  let setup: Setup;
+  try {
+    setup = await prepare(dir, port, options);
+  } catch (e) {
+    access.close();
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const { pki, credentials, issuer } = setup;
+  const scheme = pki === undefined ? 'http' : 'https';
+  const url = `${scheme}://127.0.0.1:${port}`;
+  const trust = pki === undefined ? {} : { ca: pki.caPem };
+  let proc: RegistryProcess | undefined;
+  const launch = async (): Promise<void> => {
+    proc = spawnRegistry(setup.configFile, logFile);
+    await waitReady(url, pki?.caPem, proc);
+  };
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await proc?.stop();
+    access.close();
     await issuer?.close();
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(url, child, () => stderr);
+    await launch();
   } catch (e) {
     await stop();
     throw e;
   }
-
-  const authHeaders = (repository: string): Record<string, string> =>
-    issuer === undefined
-      ? {}
-      : { authorization: `Bearer ${issuer.token([`repository:${repository}:pull,push`])}` };
-
-  const pushBlob = async (repository: string, content: Uint8Array): Promise<string> => {
-    const digest = sha256(content);
-    const start = await fetch(`${url}/v2/${repository}/blobs/uploads/`, {
-      method: 'POST',
-      headers: authHeaders(repository),
-    });
-    const location = start.headers.get('location');
-    if (start.status !== 202 || location === null) {
-      throw new Error(`blob upload did not start: ${start.status} ${await start.text()}`);
-    }
-    const target = new URL(location, url);
-    target.searchParams.set('digest', digest);
-    const put = await fetch(target, {
-      method: 'PUT',
-      headers: { ...authHeaders(repository), 'content-type': 'application/octet-stream' },
-      body: content,
-    });
-    if (put.status !== 201)
-      throw new Error(`blob upload failed: ${put.status} ${await put.text()}`);
-    return digest;
-  };
-
-  const pushManifest = async (
-    repository: string,
-    reference: string,
-    manifest: Uint8Array,
-    mediaType: string,
-  ): Promise<string> => {
-    const res = await fetch(`${url}/v2/${repository}/manifests/${reference}`, {
-      method: 'PUT',
-      headers: { ...authHeaders(repository), 'content-type': mediaType },
-      body: manifest,
-    });
-    if (res.status !== 201)
-      throw new Error(`manifest push failed: ${res.status} ${await res.text()}`);
-    return res.headers.get('docker-content-digest') ?? sha256(manifest);
-  };
-
-  const pushImage = async (
-    repository: string,
-    tag: string,
-    config: object = { architecture: 'amd64', os: 'linux' },
-  ): Promise<{ digest: string; manifest: Uint8Array }> => {
-    const configBytes = Buffer.from(JSON.stringify(config));
-    const layer = Buffer.concat([Buffer.from('\0asm\x01\0\0\0'), randomBytes(64)]);
-    const manifestDoc = {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: await pushBlob(repository, configBytes),
-        size: configBytes.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.wasm.content.layer.v1+wasm',
-          digest: await pushBlob(repository, layer),
-          size: layer.length,
-        },
-      ],
-      annotations: { 'org.opencontainers.image.title': `${repository}:${tag}` },
-    };
-    const manifest = Buffer.from(JSON.stringify(manifestDoc));
-    const digest = await pushManifest(repository, tag, manifest, OCI_MANIFEST);
-    return { digest, manifest };
-  };
-
+  const target: PushTarget = { url, ca: pki?.caPem, authorization: pushAuthorization(setup) };
+  const dataDir = join(dir, 'data');
   return {
     host: `127.0.0.1:${port}`,
+    scheme,
     url,
+    ...(pki === undefined ? {} : { caPem: pki.caPem, caFile: pki.caFile }),
+    ...(credentials === undefined ? {} : { credentials }),
+    dataDir,
     tokensIssued: () => issuer?.issued() ?? 0,
-    pushBlob,
-    pushManifest,
-    pushImage,
+    blobPath: (digest) => blobDataPath(dataDir, digest),
+    refuseTokens: (on) => {
+      if (issuer === undefined) throw new Error('refuseTokens needs auth: token');
+      issuer.refuse(on);
+    },
+    requests: access.count,
+    settledRequests: () => settledCount(access, url, trust),
+    restart: async (whileDown) => {
+      await proc?.stop();
+      await whileDown?.();
+      await launch();
+    },
+    pushBlob: (repository, content) => pushBlob(target, repository, content),
+    pushManifest: (repository, reference, manifest, mediaType) =>
+      pushManifest(target, repository, reference, manifest, mediaType),
+    pushImage: (repository, tag, config) => pushImage(target, repository, tag, config),
     stop,
   };
 }
