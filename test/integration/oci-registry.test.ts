@@ -140,10 +140,10 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
     const store = freshStore();
     const pinned = source(`registry://${registry.host}/policies/pinned@${pushed.digest}`);
     await fetcherFor(registry, store).fetch(pinned);
-    const before = registry.requests();
+    const before = await registry.settledRequests();
     const again = await fetcherFor(registry, store).fetch(pinned);
     expect(again.cached).toBe(true);
-    expect(registry.requests()).toBe(before);
+    expect(await registry.settledRequests()).toBe(before);
   });
 
   it('resolves a tag again on each fetch, and downloads only when it moved', async () => {
@@ -166,14 +166,14 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
     await push(registry, 'policies/shared:v1');
     const ref = source(`registry://${registry.host}/policies/shared:v1`);
     const single = fetcherFor(registry, freshStore());
-    let before = registry.requests();
+    let before = await registry.settledRequests();
     await single.fetch(ref);
-    const oneFetch = registry.requests() - before;
+    const oneFetch = (await registry.settledRequests()) - before;
 
     const concurrent = fetcherFor(registry, freshStore());
-    before = registry.requests();
+    before = await registry.settledRequests();
     const results = await Promise.all(Array.from({ length: 6 }, () => concurrent.fetch(ref)));
-    expect(registry.requests() - before).toBe(oneFetch);
+    expect((await registry.settledRequests()) - before).toBe(oneFetch);
     expect(new Set(results.map((r) => r.digest)).size).toBe(1);
   });
 
