@@ -33,7 +33,7 @@ function oneMebibyteModule() {
   const padding = Buffer.alloc(1024 * 1024 - base.length - 16, 0x5a);
   const content = Buffer.concat([Buffer.from([name.length]), name, padding]);
   const size = [];
-  for (let n = content.length; ; ) {
+  for (let n = content.length; ;) {
     const byte = n & 0x7f;
     n >>>= 7;
     if (n === 0) {
@@ -93,8 +93,7 @@ try {
   const ref = parseImageReference(`${registry.host}/bench/policy:v1`);
   const { digest } = await pushModule(client(), module, ref, { where: 'bench module' });
   const pinned = parseModuleSource(`registry://${registry.host}/bench/policy@${digest}`);
-  const fetcher = (store) =>
-    new ModuleFetcher({ client: client(), store, logger: silentLogger() });
+  const fetcher = (store) => new ModuleFetcher({ client: client(), store, logger: silentLogger() });
 
   const cold = [];
   for (let i = 0; i < RUNS; i++) {
