@@ -1,5 +1,5 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { Type, type Static } from '@sinclair/typebox';
+import { schemaErrors } from '../shared/schema-errors.js';
 import { findCustomSection, parseModule } from '../runtime/wasm/binary.js';
 import {
   PalisadeError,
@@ -96,7 +96,7 @@ export function parseMetadata(
   options: ParseMetadataOptions = {},
 ): PolicyMetadata {
   const doc = withoutNulls(document);
-  const errors = schemaFieldErrors(PolicyMetadataDocument, doc);
+  const errors = schemaErrors(PolicyMetadataDocument, doc, '');
   if (errors.length === 0) {
     const typed = doc as PolicyMetadataDocument;
     errors.push(...semverErrors(typed));
@@ -289,53 +289,4 @@ function resourcesProblem(resources: readonly string[]): string | undefined {
   if (resources.includes('*') && plain)
     return "if '*' is present, must not specify other resources without subresources";
   return undefined;
-}
-
-/** Schema violations as field paths (`rules[0].operations[1]`), first per path. */
-export function schemaFieldErrors(schema: TSchema, value: unknown): FieldError[] {
-  const seen = new Set<string>();
-  const out: FieldError[] = [];
-  for (const e of Value.Errors(schema, value)) {
-    const path = fieldPath(e.path);
-    if (seen.has(path)) continue;
-    seen.add(path);
-    out.push({ path: path === '' ? '(document)' : path, message: messageOf(e) });
-  }
-  return out;
-}
-
-function fieldPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((raw) => raw.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .map((s, i) => {
-      if (/^\d+$/.test(s)) return `[${s}]`;
-      if (/^[A-Za-z_$][\w$]*$/.test(s)) return i === 0 ? s : `.${s}`;
-      return `[${JSON.stringify(s)}]`;
-    })
-    .join('');
-}
-
-function messageOf(e: ValueError): string {
-  switch (e.type) {
-    case ValueErrorType.Union: {
-      const values = (e.schema.anyOf as TSchema[] | undefined)?.map((s) => s.const as unknown);
-      if (values?.every((v) => typeof v === 'string') === true)
-        return `must be one of ${values.join(', ')}`;
-      return 'has an unexpected type';
-    }
-    case ValueErrorType.ObjectRequiredProperty:
-      return 'is required';
-    case ValueErrorType.Boolean:
-      return 'must be a boolean (true or false)';
-    case ValueErrorType.String:
-      return 'must be a string';
-    case ValueErrorType.Array:
-      return 'must be a list';
-    case ValueErrorType.Object:
-      return 'must be a map';
-    default:
-      return e.message.toLowerCase();
-  }
 }

@@ -12,7 +12,7 @@ import {
   type LoadOptions,
   type PolicyDefinition,
 } from '../engine/index.js';
-import { schemaErrors } from '../engine/manifest.js';
+import { schemaErrors } from '../shared/schema-errors.js';
 import type { AdmissionResponse, JsonValue } from '../shared/admission.js';
 import { parseAdmissionRequest } from '../shared/admission-parse.js';
 import { PalisadeError, errorMessage, formatFieldErrors } from '../shared/errors.js';

@@ -1,5 +1,3 @@
-import { Value } from '@sinclair/typebox/value';
-import type { TSchema } from '@sinclair/typebox';
 import {
   ACCEPTED_API_VERSIONS,
   KUBEWARDEN_GROUP,
@@ -12,6 +10,7 @@ import {
 } from '../api/policies/v1.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../shared/admission.js';
 import { PalisadeError, formatFieldErrors, type FieldError } from '../shared/errors.js';
+import { schemaErrors } from '../shared/schema-errors.js';
 import type { GroupMemberSpec, MatchSpec, PolicyDefinition } from './definition.js';
 
 /** True for documents of one of the four policy kinds in our group or Kubewarden's. */
@@ -134,23 +133,4 @@ function matchSpecOf(spec: ClusterAdmissionPolicySpec, namespace: string | undef
 function withError(def: PolicyDefinition, errors: readonly FieldError[]): PolicyDefinition {
   if (errors.length === 0) return def;
   return { ...def, readError: `${def.source}: invalid ${def.id}: ${formatFieldErrors(errors)}` };
-}
-
-/** Schema violations as field paths users know (`spec.rules[0].operations`), first per path. */
-export function schemaErrors(schema: TSchema, value: unknown, base: string): FieldError[] {
-  const seen = new Set<string>();
-  const out: FieldError[] = [];
-  for (const e of Value.Errors(schema, value)) {
-    const path =
-      base +
-      e.path
-        .split('/')
-        .slice(1)
-        .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
-        .join('');
-    if (seen.has(path)) continue;
-    seen.add(path);
-    out.push({ path, message: e.message.toLowerCase() });
-  }
-  return out;
 }

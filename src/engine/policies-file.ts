@@ -2,7 +2,7 @@ import { PoliciesFileGroup, PoliciesFilePolicy } from '../api/policies/policies-
 import { isJsonObject, type JsonObject, type JsonValue } from '../shared/admission.js';
 import { formatFieldErrors } from '../shared/errors.js';
 import type { ModuleSpec, PolicyDefinition } from './definition.js';
-import { schemaErrors } from './manifest.js';
+import { schemaErrors } from '../shared/schema-errors.js';
 
 /**
  * Definitions from Kubewarden's `policies.yml` map (policy id → policy or group). An entry

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { parseDocument } from 'yaml';
 import { PalisadeError, formatFieldErrors, type FieldError } from '../../shared/errors.js';
 import { loadPublicKey } from './keys.js';
-import { schemaErrors } from './schema-errors.js';
+import { schemaErrors } from '../../shared/schema-errors.js';
 
 /**
  * Kubewarden's `verification.yml` (policy-fetcher `verify/config.rs`, kubewarden.md §4.2):

@@ -1,14 +1,12 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import type { FieldError } from '../../shared/errors.js';
+import type { FieldError } from './errors.js';
 
 /**
- * TypeBox errors as the field paths users know from kubectl (`anyOf.signatures[1].key:
- * is required`), one per path. Kept here rather than imported from `api/metadata.ts`: the
- * oci module depends on `shared` only.
+ * TypeBox violations as the field paths users know from kubectl (`spec.rules[0].operations`,
+ * `anyOf.signatures[1].key: is required`), one per path: the first error of a path is the
+ * one worth reading, the rest are its consequences. Every schema in Palisade reports this way.
  */
-
-/** Schema violations as field paths under `prefix` (`anyOf.signatures[1].key`), first per path. */
 export function schemaErrors(schema: TSchema, value: unknown, prefix: string): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
@@ -26,7 +24,7 @@ function joinPath(prefix: string, pointer: string): string {
   for (const raw of pointer.split('/').slice(1)) {
     const s = raw.replaceAll('~1', '/').replaceAll('~0', '~');
     if (/^\d+$/.test(s)) path += `[${s}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(s)) path += path === '' ? s : `.${s}`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(s)) path += path === '' ? s : `.${s}`;
     else path += `[${JSON.stringify(s)}]`;
   }
   return path;
@@ -34,12 +32,20 @@ function joinPath(prefix: string, pointer: string): string {
 
 function messageOf(e: ValueError): string {
   switch (e.type) {
+    case ValueErrorType.Union: {
+      const values = (e.schema.anyOf as TSchema[] | undefined)?.map((s) => s.const as unknown);
+      if (values?.every((v) => typeof v === 'string') === true)
+        return `must be one of ${values.join(', ')}`;
+      return 'has an unexpected type';
+    }
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
     case ValueErrorType.ObjectAdditionalProperties:
       return 'is not a known field';
     case ValueErrorType.Literal:
       return `must be ${String(e.schema['const'])}`;
+    case ValueErrorType.Boolean:
+      return 'must be a boolean (true or false)';
     case ValueErrorType.String:
       return 'must be a string';
     case ValueErrorType.Array:
