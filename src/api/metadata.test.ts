@@ -1,7 +1,7 @@
 import wabtInit from 'wabt';
 import { describe, expect, it } from 'vitest';
 import { setCustomSection } from '../runtime/wasm/edit.js';
-import { isPalisadeError, type FieldError } from '../shared/errors.js';
+import type { FieldError } from '../shared/errors.js';
 import {
   METADATA_SECTION,
   checkAnnotatedMetadata,
@@ -9,6 +9,7 @@ import {
   parseMetadata,
   readModuleMetadata,
 } from './metadata.js';
+import { thrown } from '../../test/support/errors.js';
 
 const wabt = await wabtInit();
 const EMPTY_MODULE = wabt.parseWat('empty.wat', '(module)').toBinary({}).buffer;
@@ -21,13 +22,7 @@ const POD_RULE = {
 };
 
 function fieldsOf(fn: () => unknown): readonly FieldError[] {
-  try {
-    fn();
-  } catch (e) {
-    if (isPalisadeError(e, 'metadata_invalid')) return e.fields;
-    throw e;
-  }
-  throw new Error('expected metadata_invalid');
+  return thrown(fn, 'metadata_invalid').fields;
 }
 
 describe('parseMetadata', () => {

@@ -10,10 +10,10 @@ import { pushModule } from '../../src/oci/push.js';
 import { parseImageReference, parseModuleSource } from '../../src/oci/reference.js';
 import { NO_SOURCES, type RegistrySources } from '../../src/oci/sources.js';
 import { ModuleStore } from '../../src/oci/store.js';
-import { isPalisadeError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { makeServerPki } from '../support/registry-pki.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { rejection } from '../support/errors.js';
 
 /**
  * Module sources beside registries, and registries that misbehave: `https://` modules from a
@@ -64,15 +64,6 @@ function remote(text: string) {
   return source;
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { code: isPalisadeError(e) ? e.code : 'not a PalisadeError', message: String(e) };
-  }
-  throw new Error('expected a failure');
-}
-
 describe('https:// modules from a TLS server with its own CA', () => {
   let server: HttpsServer;
   let host: string;
@@ -99,11 +90,11 @@ describe('https:// modules from a TLS server with its own CA', () => {
     expect(Buffer.from(fetched.bytes).equals(moduleBytes)).toBe(true);
     expect(fetched.cached).toBe(false);
 
-    const untrusted = await failure(fetcher('https-untrusted').fetch(remote(url)));
+    const untrusted = await rejection(fetcher('https-untrusted').fetch(remote(url)));
     expect(untrusted.code).toBe('registry_unreachable');
     expect(untrusted.message).toContain(`the TLS certificate of ${host} is not trusted`);
 
-    const missing = await failure(
+    const missing = await rejection(
       fetcher('https-store', trusted).fetch(remote(`https://${host}/policies/none.wasm`)),
     );
     expect(missing.code).toBe('registry_request_failed');
@@ -111,7 +102,9 @@ describe('https:// modules from a TLS server with its own CA', () => {
   });
 
   it('allows plain http only for hosts listed as insecure', async () => {
-    const e = await failure(fetcher('http-store').fetch(remote(`http://${host}/policies/x.wasm`)));
+    const e = await rejection(
+      fetcher('http-store').fetch(remote(`http://${host}/policies/x.wasm`)),
+    );
     expect(e.code).toBe('reference_invalid');
     expect(e.message).toContain('plain http is only allowed for hosts listed in insecure_sources');
   });
@@ -180,7 +173,7 @@ describe('a registry behind a proxy that answers 503', () => {
     failNext = 100;
     const cached = await fetcher('retry-store').fetch(tag);
     expect(cached.cached).toBe(true);
-    const e = await failure(fetcher('empty-store').fetch(tag));
+    const e = await rejection(fetcher('empty-store').fetch(tag));
     expect(e.code).toBe('registry_unreachable');
     expect(e.message).toContain('keeps failing: HTTP 503 (UNAVAILABLE: try later)');
     failNext = 0;

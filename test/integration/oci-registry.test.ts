@@ -12,9 +12,9 @@ import { pushModule } from '../../src/oci/push.js';
 import { parseImageReference, parseModuleSource } from '../../src/oci/reference.js';
 import { NO_SOURCES } from '../../src/oci/sources.js';
 import { ModuleStore } from '../../src/oci/store.js';
-import { isPalisadeError } from '../../src/shared/errors.js';
 import { createLogger, silentLogger, type Logger } from '../../src/shared/logger.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { rejection } from '../support/errors.js';
 
 /**
  * Pulling and pushing policy modules against a real registry (Debian's docker-registry) in
@@ -68,16 +68,6 @@ function source(text: string) {
 async function push(registry: TestRegistry, repoTag: string, bytes = moduleBytes) {
   const ref = parseImageReference(`${registry.host}/${repoTag}`);
   return pushModule(clientFor(registry), bytes, ref, { where: MODULE });
-}
-
-/** The error a promise rejects with, so assertions can read code and message. */
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { code: isPalisadeError(e) ? e.code : 'not a PalisadeError', message: String(e) };
-  }
-  throw new Error('expected a failure');
 }
 
 const CONFIGURATIONS = [
@@ -178,7 +168,7 @@ describe.each(CONFIGURATIONS)('pull and push against a real registry: $name', ({
   });
 
   it('names registry, repository and status for an unknown tag', async () => {
-    const e = await failure(
+    const e = await rejection(
       fetcherFor(registry, freshStore()).fetch(
         source(`registry://${registry.host}/policies/pod-guard:no-such-tag`),
       ),
@@ -207,7 +197,7 @@ describe('credentials, certificates and tokens that are refused', () => {
 
   it('refuses a registry whose certificate is not trusted, and says how to fix it', async () => {
     const client = new RegistryClient({ now: Date.now, credentials: () => tls.credentials });
-    const e = await failure(
+    const e = await rejection(
       client.manifest(parseImageReference(`${tls.host}/policies/pod-guard:v1`)),
     );
     expect(e.code).toBe('registry_unreachable');
@@ -219,7 +209,7 @@ describe('credentials, certificates and tokens that are refused', () => {
     const sources = { insecure: [], authorities: { [tls.host]: [tls.caPem ?? ''] } };
     const anonymous = new RegistryClient({ now: Date.now, sources });
     const ref = parseImageReference(`${tls.host}/policies/pod-guard:v1`);
-    const none = await failure(anonymous.manifest(ref));
+    const none = await rejection(anonymous.manifest(ref));
     expect(none.code).toBe('registry_request_failed');
     expect(none.message).toContain('asks for a user name and password');
     const wrong = new RegistryClient({
@@ -227,7 +217,7 @@ describe('credentials, certificates and tokens that are refused', () => {
       sources,
       credentials: () => ({ username: 'nobody', password: 'wrong' }),
     });
-    const refused = await failure(wrong.manifest(ref));
+    const refused = await rejection(wrong.manifest(ref));
     expect(refused.message).toContain(
       `registry ${tls.host} refused the credentials for repository policies/pod-guard: HTTP 401`,
     );
@@ -236,7 +226,7 @@ describe('credentials, certificates and tokens that are refused', () => {
   it('reports a token service that refuses, naming the scope', async () => {
     tokens.refuseTokens(true);
     try {
-      const e = await failure(
+      const e = await rejection(
         fetcherFor(tokens, freshStore()).fetch(
           source(`registry://${tokens.host}/policies/pod-guard:v1`),
         ),
@@ -290,7 +280,7 @@ describe('what a registry serves that is not a policy', () => {
     content.writeUInt8((content.at(-1) ?? 0) ^ 0xff, content.length - 1);
     await writeFile(path, content);
     const store = freshStore();
-    const e = await failure(
+    const e = await rejection(
       fetcherFor(registry, store).fetch(source(`registry://${registry.host}/bad/corrupt:v1`)),
     );
     expect(e.code).toBe('artifact_invalid');
@@ -303,7 +293,7 @@ describe('what a registry serves that is not a policy', () => {
     await push(registry, 'bad/truncated:v1', new Uint8Array([...moduleBytes, 0, 2, 1, 0x74]));
     await truncate(registry.blobPath(await layerDigest('bad/truncated:v1')), 100);
     const store = freshStore();
-    const e = await failure(
+    const e = await rejection(
       fetcherFor(registry, store).fetch(source(`registry://${registry.host}/bad/truncated:v1`)),
     );
     expect(e.code).toBe('artifact_invalid');
@@ -336,7 +326,7 @@ describe('what a registry serves that is not a policy', () => {
     );
     await client.pushManifest(ref, 'v1', manifest, OCI_MANIFEST_MEDIA_TYPE);
     const store = freshStore();
-    const e = await failure(
+    const e = await rejection(
       fetcherFor(registry, store).fetch(source(`registry://${registry.host}/bad/container:v1`)),
     );
     expect(e.code).toBe('artifact_invalid');
@@ -350,7 +340,7 @@ describe('what a registry serves that is not a policy', () => {
     const client = new RegistryClient({ now: Date.now, retries: 0 });
     const store = new ModuleStore(join(work, 'html-store'));
     const fetcher = new ModuleFetcher({ client, store, logger: silentLogger() });
-    const e = await failure(fetcher.fetch(source(`registry://${htmlHost}/policies/x:v1`)));
+    const e = await rejection(fetcher.fetch(source(`registry://${htmlHost}/policies/x:v1`)));
     expect(e.code).toBe('artifact_invalid');
     expect(e.message).toContain(`${htmlHost}/policies/x:v1`);
     expect(e.message).toContain('HTML page');
@@ -390,7 +380,7 @@ describe('a registry that goes away', () => {
     );
     expect((await offline.fetch(pinned)).cached).toBe(true);
 
-    const e = await failure(
+    const e = await rejection(
       offline.fetch(source(`registry://${registry.host}/policies/pod-guard:v3`)),
     );
     expect(e.code).toBe('registry_unreachable');

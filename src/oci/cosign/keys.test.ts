@@ -1,6 +1,5 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isPalisadeError } from '../../shared/errors.js';
 import {
   SIGSTORE_KEY_PEM_TYPE,
   encryptPrivateKey,
@@ -10,6 +9,7 @@ import {
   publicKeyPem,
 } from './keys.js';
 import { signPayload, verifyPayload } from './signature.js';
+import { thrown } from '../../../test/support/errors.js';
 
 // cosign pkg/cosign/keys_test.go `pemsigstorekey`: a key written by cosign itself
 // (scrypt + nacl/secretbox around PKCS#8), password "hello".
@@ -40,13 +40,7 @@ RlhlNDZzck9TUE9SNHN6bytabWErUGovSFE9PSJ9
 -----END ENCRYPTED COSIGN PRIVATE KEY-----`;
 
 function keyMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isPalisadeError(e, 'key_invalid')) return e.message;
-    throw e;
-  }
-  throw new Error('expected key_invalid');
+  return thrown(fn, 'key_invalid').message;
 }
 
 describe('generateKeyPair', () => {

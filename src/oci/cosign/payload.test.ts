@@ -1,23 +1,17 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isPalisadeError } from '../../shared/errors.js';
 import {
   SIMPLE_SIGNING_TYPE,
   buildPayload,
   cosignDockerReference,
   parsePayload,
 } from './payload.js';
+import { thrown } from '../../../test/support/errors.js';
 
 const DIGEST = 'sha256:5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e';
 
 function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isPalisadeError(e, 'signature_invalid')) return e.message;
-    throw e;
-  }
-  throw new Error('expected signature_invalid');
+  return thrown(fn, 'signature_invalid').message;
 }
 
 describe('buildPayload', () => {

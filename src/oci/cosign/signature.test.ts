@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isPalisadeError } from '../../shared/errors.js';
 import { generateKeyPair, loadPrivateKey, loadPublicKey } from './keys.js';
 import { buildPayload } from './payload.js';
 import {
@@ -17,6 +16,7 @@ import {
   signatureTag,
   verifyPayload,
 } from './signature.js';
+import { thrown } from '../../../test/support/errors.js';
 
 // sigstore-rs src/cosign/signature_layers.rs `build_correct_signature_layer_without_bundle()`:
 // a key-based signature made by cosign (Go) for an image in sigstore-rs' test registry.
@@ -56,13 +56,7 @@ const KEYLESS_SIGNATURE =
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isPalisadeError(e, 'signature_invalid')) return e.message;
-    throw e;
-  }
-  throw new Error('expected signature_invalid');
+  return thrown(fn, 'signature_invalid').message;
 }
 
 describe('cosign interop', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isPalisadeError, type FieldError } from '../../shared/errors.js';
 import { generateKeyPair } from './keys.js';
 import { parseVerificationConfig, verificationConfigFromDocument } from './verification-config.js';
+import { thrown } from '../../../test/support/errors.js';
 
 const { publicKey: PEM } = generateKeyPair();
 const indent = (text: string, spaces: number): string =>
@@ -13,13 +14,7 @@ const indent = (text: string, spaces: number): string =>
     .join('\n');
 
 function fieldsOf(fn: () => unknown): readonly FieldError[] {
-  try {
-    fn();
-  } catch (e) {
-    if (isPalisadeError(e, 'verification_config_invalid')) return e.fields;
-    throw e;
-  }
-  throw new Error('expected verification_config_invalid');
+  return thrown(fn, 'verification_config_invalid').fields;
 }
 
 describe('parseVerificationConfig', () => {
