@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isPalisadeError, type PalisadeError } from '../../shared/errors.js';
+import type { PalisadeError } from '../../shared/errors.js';
 import { generateKeyPair, loadPrivateKey } from './keys.js';
 import { buildPayload } from './payload.js';
 import { signPayload } from './signature.js';
 import { verificationConfigFromDocument, type VerificationConfig } from './verification-config.js';
 import { evaluateVerification, repositoryOf, type CosignSignature } from './verify.js';
+import { thrown } from '../../../test/support/errors.js';
 
 const DIGEST = `sha256:${'12'.repeat(32)}`;
 const REF = 'ghcr.io/kubewarden/policies/pod-privileged';
@@ -38,13 +39,7 @@ function failure(
   fn: () => unknown,
   code: 'verification_failed' | 'verification_unsupported' = 'verification_failed',
 ): PalisadeError {
-  try {
-    fn();
-  } catch (e) {
-    if (isPalisadeError(e, code)) return e;
-    throw e;
-  }
-  throw new Error(`expected ${code}`);
+  return thrown(fn, code);
 }
 
 const expected = { dockerReference: `${REF}:v1.0.0`, manifestDigest: DIGEST };
