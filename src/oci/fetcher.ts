@@ -110,7 +110,7 @@ export class ModuleFetcher {
       return cached.module;
     }
     try {
-      return await this.#pull(ref, key, cached?.record);
+      return await this.#pull(ref, key, cached);
     } catch (e) {
       if (!isPalisadeError(e) || e.code !== 'registry_unreachable' || cached === undefined) throw e;
       if (!this.#trusted(cached.record)) {
@@ -131,24 +131,18 @@ export class ModuleFetcher {
   async #pull(
     ref: ImageReference,
     key: string,
-    known: StoredReference | undefined,
+    cached: { module: FetchedModule; record: StoredReference } | undefined,
   ): Promise<FetchedModule> {
     const { client, store, verifier } = this.#options;
     const where = formatImageReference(ref);
-    if (known?.manifestDigest !== undefined && ref.digest === undefined) {
+    const known = cached?.record;
+    if (known?.manifestDigest !== undefined && ref.digest === undefined && cached !== undefined) {
       // One HEAD answers "has the tag moved?"; an unchanged tag reuses the cached module.
       const { digest } = await client.manifest(ref, 'HEAD');
-      const bytes = digest === known.manifestDigest ? await store.getBlob(known.digest) : undefined;
-      if (bytes !== undefined) {
+      if (digest === known.manifestDigest) {
         const record = await this.#verified(ref, digest, known);
         await store.putReference({ ...record, resolvedAt: this.#now() });
-        return {
-          bytes,
-          digest: known.digest,
-          reference: key,
-          manifestDigest: digest,
-          cached: true,
-        };
+        return cached.module;
       }
     }
     const manifest = await client.manifest(ref);

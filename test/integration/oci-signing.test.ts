@@ -148,6 +148,8 @@ describe('a policy server with a verification config', () => {
       ).response;
     };
 
+    // Pulled without verification: in the store, but it never passed this config.
+    expect((await palisade('pull', unsigned, ...store)).code).toBe(0);
     const server = await startServe(...args);
     try {
       expect(await validate(server.url, 'signed')).toMatchObject({
@@ -172,6 +174,11 @@ describe('a policy server with a verification config', () => {
         allowed: false,
         status: { message: "pod name 'forbidden-pod' is on the deny list" },
       });
+      const unverified = await validate(offline.url, 'unsigned');
+      expect(unverified.status?.code).toBe(500);
+      expect(unverified.status?.message).toContain(
+        'was never verified with the current verification config, so it is not used',
+      );
     } finally {
       expect(await offline.stop()).toBe(0);
     }
