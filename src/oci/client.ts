@@ -33,6 +33,13 @@ export interface RegistryClientOptions {
 
 export type Access = 'pull' | 'pull,push';
 
+export interface Manifest {
+  /** sha256 of the bytes as served (never the header alone). */
+  readonly digest: string;
+  readonly body: Buffer;
+  readonly mediaType: string | undefined;
+}
+
 /** A request to a registry, with what its auth scope is made of. */
 interface Call extends Request {
   readonly registry: string;
@@ -224,10 +231,22 @@ export class RegistryClient {
    * The manifest bytes and their digest (sha256 of the bytes, never the header alone), checked
    * against the reference's digest when pinned. HEAD asks only for the digest.
    */
-  async manifest(
+  async manifest(ref: ImageReference, method: 'HEAD' | 'GET' = 'GET'): Promise<Manifest> {
+    const found = await this.#manifest(ref, method, false);
+    if (found === undefined) throw new Error('unreachable: a missing manifest throws');
+    return found;
+  }
+
+  /** Like `manifest`, but undefined when the registry does not have it (404). */
+  findManifest(ref: ImageReference): Promise<Manifest | undefined> {
+    return this.#manifest(ref, 'GET', true);
+  }
+
+  async #manifest(
     ref: ImageReference,
-    method: 'HEAD' | 'GET' = 'GET',
-  ): Promise<{ digest: string; body: Buffer; mediaType: string | undefined }> {
+    method: 'HEAD' | 'GET',
+    missingIsUndefined: boolean,
+  ): Promise<Manifest | undefined> {
     const target = `/v2/${ref.repository}/manifests/${manifestReference(ref)}`;
     if (method === 'HEAD') {
       const head = await this.#authorized(
@@ -248,6 +267,7 @@ export class RegistryClient {
         hash: algorithm,
       }),
     );
+    if (get.status === 404 && missingIsUndefined) return undefined;
     if (get.status !== 200) throw this.#unknown(ref, get);
     const digest =
       get.digest ?? `${algorithm}:${createHash(algorithm).update(get.body).digest('hex')}`;

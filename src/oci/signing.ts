@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { PalisadeError, isPalisadeError } from '../shared/errors.js';
+import { PalisadeError } from '../shared/errors.js';
 import type { RegistryClient } from './client.js';
 import { buildPayload, cosignDockerReference } from './cosign/payload.js';
 import {
@@ -35,18 +35,11 @@ async function signatureManifest(client: RegistryClient, ref: ImageReference, di
     repository: ref.repository,
     tag: signatureTag(digest),
   };
-  try {
-    return { sigRef, manifest: parseSignatureManifest((await client.manifest(sigRef)).body) };
-  } catch (e) {
-    if (
-      isPalisadeError(e) &&
-      e.code === 'registry_request_failed' &&
-      e.message.includes('HTTP 404')
-    ) {
-      return { sigRef, manifest: undefined };
-    }
-    throw e;
-  }
+  const found = await client.findManifest(sigRef);
+  return {
+    sigRef,
+    manifest: found === undefined ? undefined : parseSignatureManifest(found.body),
+  };
 }
 
 /**
