@@ -57,6 +57,30 @@ async function readOptional(path: string, required: boolean): Promise<string | u
   }
 }
 
+/**
+ * Credentials from the Docker config. One named with --docker-config-json-path must parse; the
+ * implicit ~/.docker/config.json belongs to other tools, so a broken one only earns a warning
+ * (a CEL-only `palisade test` must not fail over it).
+ */
+function dockerCredentials(
+  text: string | undefined,
+  path: string,
+  flags: OciFlags,
+  logger: Logger,
+): CredentialLookup {
+  if (text === undefined) return () => undefined;
+  try {
+    return parseDockerConfig(text, path);
+  } catch (e) {
+    if (flags.dockerConfigJsonPath !== undefined) throw e;
+    logger.warn(
+      { error: errorMessage(e) },
+      'ignoring the Docker config: registries are reached anonymously',
+    );
+    return () => undefined;
+  }
+}
+
 export interface OciSupport {
   readonly client: RegistryClient;
   readonly store: ModuleStore;
@@ -75,8 +99,7 @@ export async function createOciSupport(flags: OciFlags, logger: Logger): Promise
     flags.dockerConfigJsonPath ??
     join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
   const dockerText = await readOptional(dockerConfig, flags.dockerConfigJsonPath !== undefined);
-  const credentials: CredentialLookup =
-    dockerText === undefined ? () => undefined : parseDockerConfig(dockerText, dockerConfig);
+  const credentials = dockerCredentials(dockerText, dockerConfig, flags, logger);
   const client = new RegistryClient({ sources, credentials, now: Date.now });
   const store = new ModuleStore(flags.policiesDownloadDir ?? join(cacheRoot(), 'store'));
   const verifier: ModuleVerifier | undefined =
