@@ -1,5 +1,6 @@
 import type { AdmissionRequest, AdmissionResponse, JsonValue } from '../shared/admission.js';
 import type { PolicyContext, PolicyModule } from '../shared/policy.js';
+import type { PolicyDefinition } from './definition.js';
 
 /** Why a request is evaluated: admission (`validate`) gets modes and message overrides applied; `audit` gets the raw verdict. */
 export type RequestOrigin = 'validate' | 'audit';
@@ -56,6 +57,20 @@ export type ModuleLoader = (request: ModuleRequest) => Promise<PolicyModule>;
 /** Receives every evaluation; the policy server counts them in Prometheus. */
 export type EvaluationObserver = (record: EvaluationRecord) => void;
 
+/** Where one policy stands after the last `apply`. */
+export interface PolicyLoadState {
+  /** `active`: the configured version serves. `failed`: it did not load (see `error`). */
+  readonly state: 'active' | 'failed';
+  /** Hash of the configured definition: tells which version a status is about. */
+  readonly generation: string;
+  readonly error?: string;
+  /**
+   * When a changed policy failed to load but an earlier version loaded: that version's
+   * generation, which keeps serving. Absent when nothing serves but the load error.
+   */
+  readonly servingGeneration?: string;
+}
+
 export interface EvaluationEnvironment {
   /** Ids of every configured policy, loaded or not. */
   policyIds(): readonly string[];
@@ -77,4 +92,14 @@ export interface EvaluationEnvironment {
   evaluateRaw(policyId: string, request: JsonValue): Promise<AdmissionResponse>;
   /** Releases the policies' sandbox registrations; call once the environment is replaced. */
   close(): void;
+}
+
+/**
+ * An environment whose policy set changes while it serves (hot reload). `apply` compiles and
+ * warms what changed beside what serves, then swaps it in at once; unchanged policies are
+ * kept as they are, and a changed policy that fails to load keeps its previous version.
+ */
+export interface ReloadableEnvironment extends EvaluationEnvironment {
+  apply(definitions: readonly PolicyDefinition[]): Promise<ReadonlyMap<string, PolicyLoadState>>;
+  loadStates(): ReadonlyMap<string, PolicyLoadState>;
 }
