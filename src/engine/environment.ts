@@ -89,7 +89,7 @@ class Environment implements ReloadableEnvironment {
     const loaded = await Promise.all(
       definitions.map((def, i) =>
         current.get(def.id)?.generation === generations[i]
-          ? undefined
+          ? Promise.resolve(undefined)
           : loadPolicy(def, defaultTimeoutMs, this.options.modules),
       ),
     );

@@ -7,7 +7,7 @@ import { deploymentRequest, replicaManifest } from './testdata.js';
 
 /** A replica-limit manifest whose maximum is `max`, or whose expression does not compile. */
 function replicaPolicy(max: number | 'broken', name = 'replica-limit'): JsonValue {
-  const expression = max === 'broken' ? 'variables.replicas <= ' : 'variables.replicas <= ' + max;
+  const expression = `variables.replicas <= ${max === 'broken' ? '' : String(max)}`;
   const manifest = replicaManifest({
     settings: {
       variables: [{ name: 'replicas', expression: 'object.spec.replicas' }],
@@ -15,7 +15,7 @@ function replicaPolicy(max: number | 'broken', name = 'replica-limit'): JsonValu
     },
   }) as { metadata: { name: string } };
   manifest.metadata.name = name;
-  return manifest as unknown as JsonValue;
+  return manifest;
 }
 
 const defs = (...docs: JsonValue[]) => definitionsFromDocuments(docs, 'cluster');
