@@ -124,6 +124,11 @@ export class PolicyController {
     }
   }
 
+  /** Deletes every webhook configuration Palisade made (dev mode, on exit). */
+  async removeWebhooks(): Promise<void> {
+    await this.#pruneWebhooks(new Set(), []);
+  }
+
   async #applyWebhook(policy: PolicyResource): Promise<void> {
     const config = webhookConfiguration(policy, this.#options.webhooks);
     const kind = isMutating(policy)
