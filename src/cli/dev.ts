@@ -42,20 +42,20 @@ export interface DevOptions {
  * of `kubectl apply` costs two reconciles, not one per event.
  */
 function serialScheduler(run: () => Promise<void>, logger: Logger) {
-  let running = false;
-  let again = false;
+  // An object, not two lets: the flags change under the loop's feet, between awaits.
+  const state = { running: false, again: false };
   const loop = async (): Promise<void> => {
-    running = true;
+    state.running = true;
     do {
-      again = false;
+      state.again = false;
       await run().catch((e: unknown) => {
         logger.error({ error: errorMessage(e) }, 'reconcile failed; retrying on the next change');
       });
-    } while (again);
-    running = false;
+    } while (state.again);
+    state.running = false;
   };
   return () => {
-    if (running) again = true;
+    if (state.running) state.again = true;
     else void loop();
   };
 }
@@ -117,12 +117,13 @@ export async function devCommand(
     },
     sink: environment,
   });
-  let watch: PolicyWatch | undefined;
+  const cache: { watch?: PolicyWatch } = {};
   const schedule = serialScheduler(
-    () => controller.reconcile(watch?.list() ?? []),
+    () => controller.reconcile(cache.watch?.list() ?? []),
     logger.child({ component: 'operator' }),
   );
-  watch = await options.watchPolicies(schedule);
+  const watch = await options.watchPolicies(schedule);
+  cache.watch = watch;
   schedule();
   const resync = setInterval(schedule, options.resyncMs);
 
