@@ -42,21 +42,22 @@ export interface DevOptions {
  * of `kubectl apply` costs two reconciles, not one per event.
  */
 function serialScheduler(run: () => Promise<void>, logger: Logger) {
-  // An object, not two lets: the flags change under the loop's feet, between awaits.
-  const state = { running: false, again: false };
+  let requested = 0;
+  let running = false;
   const loop = async (): Promise<void> => {
-    state.running = true;
+    running = true;
+    let handled: number;
     do {
-      state.again = false;
+      handled = requested;
       await run().catch((e: unknown) => {
         logger.error({ error: errorMessage(e) }, 'reconcile failed; retrying on the next change');
       });
-    } while (state.again);
-    state.running = false;
+    } while (handled !== requested);
+    running = false;
   };
   return () => {
-    if (state.running) state.again = true;
-    else void loop();
+    requested++;
+    if (!running) void loop();
   };
 }
 
