@@ -46,7 +46,8 @@ function main(argv: readonly string[]): number {
     const outdated = files
       .filter((f) => read(join(out, f.fileName)) !== f.content)
       .map((f) => f.fileName);
-    for (const name of [...outdated, ...stale]) console.error(`${shown(name)} is out of date`);
+    for (const name of outdated) console.error(`${shown(name)} is missing or out of date`);
+    for (const name of stale) console.error(`${shown(name)} is no longer generated`);
     if (outdated.length + stale.length === 0) return 0;
     console.error('run npm run crds');
     return 1;

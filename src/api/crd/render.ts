@@ -78,6 +78,7 @@ export function crdFileName(def: CrdDefinition): string {
   return `${def.plural}.${PALISADE_GROUP}.yaml`;
 }
 
+/** One CRD as YAML, under the do-not-edit header. */
 export function renderCrd(def: CrdDefinition): CrdFile {
   const yaml = stringify(buildCrd(def), { lineWidth: 0, aliasDuplicateObjects: false });
   return { fileName: crdFileName(def), content: CRD_HEADER + yaml };

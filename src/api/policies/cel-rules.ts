@@ -92,6 +92,7 @@ export const MEMBER_NAMES_ARE_IDENTIFIERS: CelRule = {
   message: `policy names in a group must match ${GROUP_MEMBER_NAME_PATTERN} (the expression calls them as functions)`,
 };
 
+/** On the `policies` map of a group: `in()` or `true()` could not be called. */
 export const MEMBER_NAMES_NOT_RESERVED: CelRule = {
   rule: `self.all(name, !(name in [${CEL_RESERVED_WORDS.map((w) => `'${w}'`).join(', ')}]))`,
   message: `policy names in a group must not be reserved words (${CEL_RESERVED_WORDS.join(', ')})`,

@@ -22,6 +22,7 @@ if (!FormatRegistry.Has('date-time')) {
 export const FreeObject = (description: string) =>
   Type.Object({}, { description, 'x-kubernetes-preserve-unknown-fields': true });
 
+/** map[string]string (labels, annotations). */
 export const StringMap = (description: string) =>
   Type.Record(Type.String(), Type.String(), { description });
 

@@ -12,6 +12,7 @@ import { Conditions } from './kubernetes.js';
 export const POLICY_STATUS_VALUES = ['unscheduled', 'scheduled', 'pending', 'active'] as const;
 export type PolicyStatusValue = (typeof POLICY_STATUS_VALUES)[number];
 
+/** `status` of the four policy kinds. */
 export const PolicyStatus = Type.Object(
   {
     policyStatus: Type.Optional(
@@ -47,6 +48,7 @@ export const PolicyStatus = Type.Object(
 );
 export type PolicyStatus = Static<typeof PolicyStatus>;
 
+/** `status` of a PolicyServer: only conditions, as in Kubewarden. */
 export const PolicyServerStatus = Type.Object(
   {
     conditions: Type.Optional(

@@ -206,11 +206,12 @@ const clusterOnly = {
 };
 
 export const AdmissionPolicySpec = Type.Object(policySpec, {
+  description: 'Desired state of the policy.',
   ...celRules(EVAL_TIMEOUT_WITHIN_WEBHOOK_TIMEOUT),
 });
 export const ClusterAdmissionPolicySpec = Type.Object(
   { ...policySpec, ...clusterOnly },
-  { ...celRules(EVAL_TIMEOUT_WITHIN_WEBHOOK_TIMEOUT) },
+  { description: 'Desired state of the policy.', ...celRules(EVAL_TIMEOUT_WITHIN_WEBHOOK_TIMEOUT) },
 );
 
 const memberSpec = {
@@ -234,6 +235,8 @@ const groupSpec = {
   message: Type.String({ minLength: 1, description: 'Rejection message of the group.' }),
 };
 
+const GROUP_DESCRIPTION = 'Desired state of the policy group (always validating, never mutating).';
+
 /** The `policies` map of a group: member name → member. */
 const members = <T extends TSchema>(member: T) =>
   Type.Record(Type.String(), member, {
@@ -243,11 +246,11 @@ const members = <T extends TSchema>(member: T) =>
 
 export const AdmissionPolicyGroupSpec = Type.Object(
   { ...groupSpec, policies: members(GroupMember) },
-  { ...celRules(MEMBER_TIMEOUTS_WITHIN_WEBHOOK_TIMEOUT) },
+  { description: GROUP_DESCRIPTION, ...celRules(MEMBER_TIMEOUTS_WITHIN_WEBHOOK_TIMEOUT) },
 );
 export const ClusterAdmissionPolicyGroupSpec = Type.Object(
   { ...groupSpec, ...clusterOnly, policies: members(ClusterGroupMember) },
-  { ...celRules(MEMBER_TIMEOUTS_WITHIN_WEBHOOK_TIMEOUT) },
+  { description: GROUP_DESCRIPTION, ...celRules(MEMBER_TIMEOUTS_WITHIN_WEBHOOK_TIMEOUT) },
 );
 
 export type AdmissionPolicySpec = Static<typeof AdmissionPolicySpec>;
