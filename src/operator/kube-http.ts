@@ -97,7 +97,8 @@ export function createKubeHttp(kubeConfig: KubeConfig): KubeHttp {
     async request(method, path, body, options = {}) {
       const what = `${method} ${path}`;
       const { url, opts } = await prepare(path);
-      const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      // AbortSignal.timeout refuses fractional delays.
+      const timeout = AbortSignal.timeout(Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
       const signal =
         options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
       let reply: { status: number; text: string };

@@ -180,6 +180,7 @@ class Elector {
 
   start(): void {
     this.loop = this.campaign().catch((e: unknown) => {
+      this.leading = false;
       this.log.error({ err: errorMessage(e) }, 'leader election stopped by a bug');
     });
   }
@@ -268,7 +269,7 @@ class Elector {
 
   /** One try with its own deadline; failures are logged and answered as `failed`, never thrown. */
   private async attempt(stop: AbortSignal, timeoutMs: number): Promise<Outcome> {
-    const signal = AbortSignal.any([stop, AbortSignal.timeout(Math.max(1, timeoutMs))]);
+    const signal = AbortSignal.any([stop, AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))]);
     const began = performance.now();
     try {
       const outcome = await this.tryAcquireOrRenew(signal);
@@ -360,7 +361,7 @@ class Elector {
    * landed after all: read again and release only if the lease is still ours.
    */
   private async release(): Promise<void> {
-    const signal = AbortSignal.timeout(this.timing.renewDeadlineMs);
+    const signal = AbortSignal.timeout(Math.ceil(this.timing.renewDeadlineMs));
     let lease = this.lease;
     for (let attempt = 0; attempt < 2 && lease !== undefined; attempt++) {
       if (lease.record.holderIdentity !== this.options.identity) return;
@@ -388,5 +389,6 @@ class Elector {
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return delay(ms, undefined, { signal }).catch(() => undefined);
+  // node:timers/promises refuses fractional delays.
+  return delay(Math.max(0, Math.ceil(ms)), undefined, { signal }).catch(() => undefined);
 }
