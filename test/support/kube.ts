@@ -36,7 +36,10 @@ export interface KubeApiServer {
   readonly dir: string;
   /** From spawning etcd to kube-apiserver answering /readyz. */
   readonly startupMs: number;
-  /** etcd's and kube-apiserver's process ids, so tests can prove nothing outlives `stop()`. */
+  /**
+   * etcd's and kube-apiserver's process ids, so tests can prove nothing outlives `stop()`; the
+   * API server's changes with each {@link KubeApiServer.restartApiServer}.
+   */
   readonly pids: readonly number[];
   /** A kubeconfig for a user subject to RBAC, signed by the cluster CA. */
   userKubeconfig(user: string, groups?: readonly string[]): Promise<string>;
@@ -47,6 +50,14 @@ export interface KubeApiServer {
    * parsed reply; rejects on a non-2xx status with the server's message.
    */
   request(method: string, path: string, body?: unknown): Promise<unknown>;
+  /**
+   * Stops kube-apiserver (TERM, as a rolling update or a crash-looping node would) and starts it
+   * again on the same port with the same flags and etcd, resolving once /readyz answers ok.
+   * Meanwhile clients see their watches end and connections refused; objects and their
+   * resourceVersions survive in etcd. For tests of reconnecting clients. Rejects with the log
+   * tail when the server does not come back.
+   */
+  restartApiServer(): Promise<void>;
   /** Stops both processes (TERM, then KILL after a grace period) and removes `dir`. Idempotent. */
   stop(): Promise<void>;
 }
@@ -125,7 +136,7 @@ async function startOnce(binDir: string, options: KubeApiServerOptions): Promise
     children.push(etcd);
     await waitFor(etcd, deadline, () => etcdHealthy(etcdEndpoint));
     const server = `https://127.0.0.1:${securePort}`;
-    const apiserver = await spawnLogged(dir, 'kube-apiserver', join(binDir, 'kube-apiserver'), [
+    const apiserverArgs = [
       `--etcd-servers=${etcdEndpoint}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -146,7 +157,10 @@ async function startOnce(binDir: string, options: KubeApiServerOptions): Promise
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       '--profiling=false',
       ...(options.extraArgs ?? []),
-    ]);
+    ];
+    const spawnApiServer = (logFlags: string) =>
+      spawnLogged(dir, 'kube-apiserver', join(binDir, 'kube-apiserver'), apiserverArgs, logFlags);
+    let apiserver = await spawnApiServer('w');
     children.push(apiserver);
     const adminCertPem = await readFile(pki.file('admin.crt'), 'utf8');
     const adminKeyPem = await readFile(pki.file('admin.key'), 'utf8');
@@ -166,8 +180,30 @@ async function startOnce(binDir: string, options: KubeApiServerOptions): Promise
       etcdEndpoint,
       dir,
       startupMs: Date.now() - started,
-      pids: children.map((c) => c.process.pid ?? -1),
+      get pids() {
+        return children.map((c) => c.process.pid ?? -1);
+      },
       request: (method, path, body) => adminRequest(server, tls, method, path, body),
+      async restartApiServer() {
+        const index = children.indexOf(apiserver);
+        if (index < 0) throw new Error('restartApiServer: the control plane is stopped');
+        await apiserver.stop();
+        // Appending keeps the first run's lines in the log, so a failure's tail shows both.
+        apiserver = await spawnApiServer('a');
+        children[index] = apiserver;
+        const restartDeadline = Date.now() + (options.startTimeoutMs ?? 90_000);
+        try {
+          await waitFor(apiserver, restartDeadline, () => apiserverReady(server, tls));
+        } catch (e: unknown) {
+          const message = e instanceof Error ? e.message : String(e);
+          throw new Error(
+            `kube-apiserver did not come back: ${message}\n${await apiserver.tail()}`,
+            {
+              cause: e,
+            },
+          );
+        }
+      },
       async userKubeconfig(user, groups = []) {
         const name = `user-${randomBytes(4).toString('hex')}`;
         await pki.issueClient(name, user, groups);
@@ -202,9 +238,10 @@ async function spawnLogged(
   name: string,
   binary: string,
   args: readonly string[],
+  logFlags = 'w',
 ): Promise<Child> {
   const logPath = join(dir, `${name}.log`);
-  const log = await open(logPath, 'w');
+  const log = await open(logPath, logFlags);
   // The API server calls webhooks through any proxy it finds; tests only ever talk to loopback.
   const proxies = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !proxies.has(k)));
