@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../../test/support/errors.js';
+import type { PolicyServerSpec } from '../api/policies/policy-server.js';
 import { parseQuantity } from './policy-server-resources-quantity.js';
 import {
   policyServerDeployment,
@@ -31,6 +32,12 @@ function fieldsOf(ps: PolicyServerInput): Record<string, string> {
 }
 
 describe('validatePolicyServer', () => {
+  it('takes the spec of the CRD schema as it is (compile-time check)', () => {
+    const fromSchema: PolicyServerSpec = { image: 'palisade:1', replicas: 1, webhookPort: 8443 };
+    const input: PolicyServerSpecInput = fromSchema;
+    validatePolicyServer({ metadata: { name: 'default', uid: 'u' }, spec: input });
+  });
+
   it('accepts a minimal and a full PolicyServer', () => {
     validatePolicyServer(server());
     validatePolicyServer(

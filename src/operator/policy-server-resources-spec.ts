@@ -27,7 +27,7 @@ export type Plain<T> = T extends Date
  *
  * The interface is local on purpose: it names only the fields the builders use, with the
  * shapes `Static<typeof PolicyServerSpec>` (src/api/policies/policy-server.ts) has, so a
- * resource validated against the CRD schema can be passed as it is.
+ * resource validated against the CRD schema can be passed as it is (a test checks it).
  */
 export interface PolicyServerSpecInput {
   /** Empty or absent: the operator's default image. */
