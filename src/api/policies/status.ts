@@ -43,6 +43,13 @@ export const PolicyStatus = Type.Object(
           'settings validation); absent when it loaded.',
       }),
     ),
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'metadata.generation this status describes: older means the operator has not caught up.',
+      }),
+    ),
   },
   { description: 'Observed state of the policy.' },
 );

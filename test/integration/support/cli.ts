@@ -58,3 +58,41 @@ export async function startServe(
     },
   };
 }
+
+/**
+ * `palisade dev ...args` with `KUBECONFIG` set: the URL it logs once its controller and policy
+ * server are up, its log so far, and a `stop` that sends SIGTERM and resolves with the exit code.
+ */
+export async function startDev(
+  kubeconfig: string,
+  ...args: string[]
+): Promise<{ url: string; log: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [CLI, 'dev', ...args, '--log-fmt', 'json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      resolve(code);
+    }),
+  );
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /"url":"(https:\/\/[^"]+)"[^\n]*controller and policy server ready/.exec(log);
+      if (m?.[1]) resolve(m[1]);
+    });
+    void exited.then(() => {
+      reject(new Error(`palisade dev exited: ${log}`));
+    });
+  });
+  return {
+    url,
+    log: () => log,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
