@@ -5,6 +5,7 @@ import { runCommand } from '../cli/run.js';
 import { serveCommand } from '../cli/serve.js';
 import { testCommand } from '../cli/test.js';
 import { registerModuleCommands } from './module-commands.js';
+import { registerMigrateCommand } from './migrate-command.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerOciCommands } from './oci-commands.js';
 import {
@@ -187,6 +188,7 @@ wasmOptions(
 registerModuleCommands(program);
 registerOciCommands(program);
 registerDevCommand(program);
+registerMigrateCommand(program);
 
 /** Several processes on one port (node:cluster); signals are forwarded so each drains. */
 function forkWorkers(n: number): void {
