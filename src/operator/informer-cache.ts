@@ -14,6 +14,7 @@ export interface ObjectIdentity {
   readonly resourceVersion: string | undefined;
 }
 
+/** Reads name, namespace, uid and resourceVersion; empty or non-string fields count as absent. */
 export function identityOf(object: JsonObject): ObjectIdentity {
   const metadata = isJsonObject(object['metadata']) ? object['metadata'] : {};
   const text = (k: string) => {

@@ -8,6 +8,7 @@ export interface ResourceRef {
   readonly plural: string;
 }
 
+/** A complete list: every page's items, and the snapshot they were read at. */
 export interface ListResult {
   readonly items: readonly JsonObject[];
   /** Where a watch resumes so it misses nothing that happened after the list. */
@@ -38,6 +39,7 @@ export interface ListWatchSource {
   watch(resourceVersion: string, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>>;
 }
 
+/** Which objects a {@link createListWatchSource} source lists and watches, and how. */
 export interface ListWatchSourceOptions {
   readonly resource: ResourceRef;
   /** One namespace; absent: every namespace, or the cluster for cluster-scoped resources. */

@@ -31,6 +31,7 @@ export interface InformerHandlers {
   onSynced?(): void | Promise<void>;
 }
 
+/** What every informer needs, wherever its objects come from. */
 export interface InformerCoreOptions {
   readonly logger: Logger;
   readonly handlers: InformerHandlers;
@@ -43,10 +44,15 @@ export interface InformerCoreOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
 }
 
+/**
+ * An informer of one resource on a real cluster. The identity needs `list` and `watch` on the
+ * resource (cluster-wide, or in `namespace`).
+ */
 export interface InformerOptions extends InformerCoreOptions, ListWatchSourceOptions {
   readonly kubeConfig: KubeConfig;
 }
 
+/** A running informer: its cache, its sync state, and the way to stop it. */
 export interface Informer {
   /** The cached object, exactly as the API server sent it. Treat it as read-only. */
   get(name: string, namespace?: string): JsonObject | undefined;
@@ -59,6 +65,7 @@ export interface Informer {
   stop(): Promise<void>;
 }
 
+/** client-go's orders of magnitude: resync in minutes, back-off from about a second to 30 s. */
 export const INFORMER_DEFAULTS = {
   resyncPeriodMs: 300_000,
   backoffInitialMs: 1_000,

@@ -26,6 +26,7 @@ export function hasStatus(e: unknown, status: number): boolean {
   return e instanceof KubeApiError && e.status === status;
 }
 
+/** Per-request controls of {@link KubeHttp.request}. */
 export interface RequestOptions {
   /** Ends the request early (stop, or a deadline the caller computed). */
   readonly signal?: AbortSignal;
@@ -33,6 +34,7 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+/** Controls of {@link KubeHttp.stream}: a stream has no overall deadline, only an idle one. */
 export interface StreamOptions {
   readonly signal: AbortSignal;
   /**

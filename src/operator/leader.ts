@@ -45,6 +45,7 @@ export interface ElectorOptions {
   onStoppedLeading?(): void;
 }
 
+/** {@link ElectorOptions} plus the cluster and the Lease `namespace/name` the candidates share. */
 export interface LeaderElectionOptions extends ElectorOptions {
   readonly kubeConfig: KubeConfig;
   /** Namespace of the Lease; the identity needs get, create and update on leases there. */
@@ -52,6 +53,7 @@ export interface LeaderElectionOptions extends ElectorOptions {
   readonly name: string;
 }
 
+/** How {@link LeaderElection.stop} leaves the lease. */
 export interface StopOptions {
   /**
    * Clear `holderIdentity` so a standby takes over on its next attempt instead of waiting a
@@ -61,6 +63,7 @@ export interface StopOptions {
   readonly release?: boolean;
 }
 
+/** A running election; it campaigns, leads and campaigns again until `stop()`. */
 export interface LeaderElection {
   /**
    * True while this process holds the lease, judged on the local monotonic clock: false as soon
