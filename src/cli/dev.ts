@@ -137,6 +137,7 @@ export async function devCommand(
         await controller.removeWebhooks().catch((e: unknown) => {
           logger.error({ error: errorMessage(e) }, 'could not remove the webhooks');
         });
+        logger.info('palisade dev: webhooks removed, closing the policy server');
         await server.close(closeOptions);
       },
     },

@@ -11,6 +11,9 @@ import type { PolicyServerConfig, TlsFiles } from './config.js';
 import { HttpError, errorBody, sendJson } from './http-io.js';
 import type { PolicyServerMetrics } from './metrics.js';
 
+/** How long a drained server waits for a half-received request before closing what is left. */
+const DRAIN_GRACE_MS = 500;
+
 export interface PolicyServerOptions {
   readonly environment: EvaluationEnvironment;
   readonly logger: Logger;
@@ -63,6 +66,9 @@ export function createPolicyServer(options: PolicyServerOptions): PolicyServer {
   let forceClose: (() => void) | undefined;
   const sockets = new Set<Socket>();
   const draining = (): boolean => state !== 'serving';
+  /** Requests being answered; once draining and none is left, the remaining sockets can go. */
+  let inFlight = 0;
+  let onDrained: (() => void) | undefined;
 
   const admission = createAdmissionHandler({
     environment,
@@ -73,6 +79,11 @@ export function createPolicyServer(options: PolicyServerOptions): PolicyServer {
   const app = createApp({ registry: metrics.registry, logger, draining });
 
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) onDrained?.();
+    });
     let route;
     try {
       route = req.method === 'POST' && req.url ? parseAdmissionRoute(req.url) : undefined;
@@ -157,6 +168,18 @@ export function createPolicyServer(options: PolicyServerOptions): PolicyServer {
           resolve();
         });
         s.closeIdleConnections();
+        // A client may hold connections that never carried a request (a spare the API server
+        // dialled, a TLS handshake): not idle to Node, yet nothing to wait for. Once no request
+        // has been in flight for a short grace (a request half-received at close still gets
+        // its answer), they are closed rather than kept until the timeout.
+        let grace: NodeJS.Timeout | undefined;
+        onDrained = () => {
+          clearTimeout(grace);
+          grace = setTimeout(() => {
+            if (inFlight === 0) for (const socket of sockets) socket.destroy();
+          }, DRAIN_GRACE_MS);
+        };
+        if (inFlight === 0) onDrained();
       });
       return closing;
     },

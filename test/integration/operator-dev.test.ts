@@ -182,9 +182,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await dev.stop();
+  const started = Date.now();
+  const code = await dev.stop();
+  process.stdout.write(
+    `palisade dev stopped in ${String(Date.now() - started)} ms, exit ${String(code)}\n`,
+  );
   await Promise.all([kube.stop(), registry.stop()]);
-});
+}, 60_000);
 
 describe('palisade dev against a real API server', () => {
   const path = `${GROUP}/clusteradmissionpolicies/replica-limit`;
@@ -219,6 +223,35 @@ describe('palisade dev against a real API server', () => {
       `hot reload: enforced ${String(Date.now() - started)} ms after the update\n`,
     );
     expect(await admit('default', 11)).toContain('at most 10 replicas');
+  });
+
+  it('answers every admission request while policies are swapped under load', async () => {
+    const outcomes = { admitted: 0, denied: 0, failed: [] as string[] };
+    let running = true;
+    const worker = async (): Promise<void> => {
+      while (running) {
+        const answer = await admit('default', 7);
+        if (answer === 'admitted') outcomes.admitted++;
+        else if (/denied the request: at most \d+ replicas/.test(answer)) outcomes.denied++;
+        else outcomes.failed.push(answer);
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    for (const max of [5, 10, 6, 10, 5, 10]) {
+      await update(path, (spec) => {
+        spec['settings'] = replicaPolicy(max, 'protect').spec.settings;
+      });
+      await active(path);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    running = false;
+    await Promise.all(workers);
+    process.stdout.write(
+      `swaps under load: ${String(outcomes.admitted)} admitted, ${String(outcomes.denied)} denied, ${String(outcomes.failed.length)} failed\n`,
+    );
+    expect(outcomes.failed).toEqual([]);
+    expect(outcomes.admitted).toBeGreaterThan(0);
+    expect(outcomes.denied).toBeGreaterThan(0);
   });
 
   it('shows a broken policy’s error in its status and keeps the others working', async () => {
