@@ -4,7 +4,7 @@ import { devCommand } from '../cli/dev.js';
 import { crdsServed, installCrds } from '../operator/crd-install.js';
 import { watchPolicies } from '../operator/policy-watch.js';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
-import { createKubeRequester } from '../shared/kube-request.js';
+import { createKubeHttp } from '../shared/kube-http.js';
 import {
   fail,
   logOptions,
@@ -71,7 +71,7 @@ export function registerDevCommand(program: Command): void {
         new PalisadeError('config_invalid', `palisade dev needs a kubeconfig: ${errorMessage(e)}`),
       );
     }
-    const api = createKubeRequester(kubeConfig, 15_000);
+    const api = createKubeHttp(kubeConfig);
     if (opts.installCrds === true) await installCrds(api).catch(fail);
     else if (!(await crdsServed(api).catch(fail))) {
       fail(

@@ -13,7 +13,7 @@ import {
   type SignalSource,
 } from '../policy-server/index.js';
 import { errorMessage } from '../shared/errors.js';
-import type { KubeRequester } from '../shared/kube-request.js';
+import type { KubeHttp } from '../shared/kube-http.js';
 import type { Logger } from '../shared/logger.js';
 
 /** The policy resources of the cluster, kept current; calls `onChange` after every change. */
@@ -25,7 +25,7 @@ export interface PolicyWatch {
 export type StartPolicyWatch = (onChange: () => void) => Promise<PolicyWatch>;
 
 export interface DevOptions {
-  readonly api: KubeRequester;
+  readonly api: KubeHttp;
   readonly watchPolicies: StartPolicyWatch;
   /** Namespace cluster-wide policies leave alone, as they would leave Palisade's own. */
   readonly namespace: string;

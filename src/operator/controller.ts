@@ -3,7 +3,7 @@ import type { PolicyDefinition } from '../engine/definition.js';
 import type { PolicyLoadState } from '../engine/types.js';
 import { isJsonObject, type JsonObject } from '../shared/admission.js';
 import { errorMessage } from '../shared/errors.js';
-import type { KubeRequester } from '../shared/kube-request.js';
+import type { KubeHttp } from '../shared/kube-http.js';
 import type { Logger } from '../shared/logger.js';
 import { policyStatus, type PolicyStatus } from './status.js';
 import {
@@ -24,7 +24,7 @@ export interface PolicySink {
 }
 
 export interface PolicyControllerOptions {
-  readonly api: KubeRequester;
+  readonly api: KubeHttp;
   readonly logger: Logger;
   readonly webhooks: WebhookContext;
   readonly sink: PolicySink;
@@ -137,12 +137,11 @@ export class PolicyController {
     const plural = WEBHOOK_KINDS[kind];
     const name = uniqueName(policy);
     const manager = encodeURIComponent(this.#options.fieldManager ?? 'palisade-operator');
-    await this.#options.api.call(
-      `apply ${kind} ${name}`,
+    await this.#options.api.request(
       'PATCH',
       `${WEBHOOK_PATH}/${plural}/${encodeURIComponent(name)}?fieldManager=${manager}&force=true`,
       config,
-      'application/apply-patch+yaml',
+      { what: `apply ${kind} ${name}`, contentType: 'application/apply-patch+yaml' },
     );
   }
 
@@ -157,10 +156,11 @@ export class PolicyController {
     const mutating = new Set(policies.filter(isMutating).map(uniqueName));
     const present = new Set<string>();
     for (const [kind, plural] of Object.entries(WEBHOOK_KINDS)) {
-      const list = await this.#options.api.call(
-        `list ${kind}`,
+      const list = await this.#options.api.request(
         'GET',
         `${WEBHOOK_PATH}/${plural}?labelSelector=${encodeURIComponent(`${LABEL_PART_OF}=palisade`)}`,
+        undefined,
+        { what: `list ${kind}` },
       );
       const items = Array.isArray(list['items']) ? list['items'] : [];
       for (const item of items) {
@@ -172,7 +172,9 @@ export class PolicyController {
           continue;
         }
         await this.#options.api
-          .call(`delete ${kind} ${name}`, 'DELETE', `${WEBHOOK_PATH}/${plural}/${name}`)
+          .request('DELETE', `${WEBHOOK_PATH}/${plural}/${name}`, undefined, {
+            what: `delete ${kind} ${name}`,
+          })
           .catch((e: unknown) => {
             this.#options.logger.warn({ webhook: name, error: errorMessage(e) }, 'cannot delete');
           });
@@ -183,13 +185,15 @@ export class PolicyController {
 
   async #writeStatus(policy: StoredPolicy, status: PolicyStatus): Promise<void> {
     if (canonical(policy.status ?? {}) === canonical(status)) return;
-    await this.#options.api.call(
-      `update the status of ${uniqueName(policy)}`,
+    await this.#options.api.request(
       'PATCH',
       `${policyPath(policy)}/status`,
       // A merge patch keeps keys it does not name: a cleared load error must be sent as null.
       { status: { loadError: null, ...(status as unknown as JsonObject) } },
-      'application/merge-patch+json',
+      {
+        what: `update the status of ${uniqueName(policy)}`,
+        contentType: 'application/merge-patch+json',
+      },
     );
   }
 }

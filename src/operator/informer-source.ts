@@ -1,5 +1,5 @@
 import { isJsonObject, type JsonObject } from '../shared/admission.js';
-import { KubeApiError, type KubeHttp } from './kube-http.js';
+import { KubeApiError, type KubeHttp } from '../shared/kube-http.js';
 
 /** A resource by group, version and plural; `group` is `''` for the core group (`/api/v1`). */
 export interface ResourceRef {

@@ -4,7 +4,7 @@ import { silentLogger } from '../shared/logger.js';
 import { identityOf } from './informer-cache.js';
 import { runInformer, type Informer, type InformerHandlers } from './informer.js';
 import type { ListResult, ListWatchSource, WatchEvent } from './informer-source.js';
-import { KubeApiError } from './kube-http.js';
+import { KubeApiError } from '../shared/kube-http.js';
 
 /** A stream the test feeds; aborting the watch's signal breaks it as a closed socket would. */
 class Stream implements AsyncIterable<WatchEvent> {

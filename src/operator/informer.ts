@@ -9,7 +9,7 @@ import {
   type ListWatchSource,
   type ListWatchSourceOptions,
 } from './informer-source.js';
-import { createKubeHttp, KubeApiError } from './kube-http.js';
+import { createKubeHttp, KubeApiError } from '../shared/kube-http.js';
 
 export type { ListWatchSource, ResourceRef, WatchEvent } from './informer-source.js';
 

@@ -1,5 +1,5 @@
 import { isJsonObject, type JsonObject } from '../shared/admission.js';
-import { hasStatus, type KubeHttp } from './kube-http.js';
+import { hasStatus, type KubeHttp } from '../shared/kube-http.js';
 
 /**
  * The part of a `coordination.k8s.io/v1` Lease that leader election reads and writes; the

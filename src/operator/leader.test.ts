@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPalisadeError } from '../shared/errors.js';
 import { silentLogger } from '../shared/logger.js';
-import { KubeApiError } from './kube-http.js';
+import { KubeApiError } from '../shared/kube-http.js';
 import { microTime, type Lease, type LeaseRecord, type LeaseStore } from './leader-lease.js';
 import { electLeader, type ElectorOptions, type LeaderElection } from './leader.js';
 

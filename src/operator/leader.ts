@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PalisadeError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { createKubeHttp, hasStatus } from './kube-http.js';
+import { createKubeHttp, hasStatus } from '../shared/kube-http.js';
 import {
   createLeaseStore,
   microTime,

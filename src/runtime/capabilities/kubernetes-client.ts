@@ -1,9 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../shared/admission.js';
-import { KubernetesRequestError, createKubeRequester } from '../../shared/kube-request.js';
+import { KubeApiError, createKubeHttp } from '../../shared/kube-http.js';
 import type { GetQuery, KubernetesPort, ListQuery } from './types.js';
 
-export { KubernetesRequestError };
+/** The host capabilities' name for the transport's error (status and reason of the reply). */
+export const KubernetesRequestError = KubeApiError;
+export type KubernetesRequestError = KubeApiError;
 
 export interface KubernetesPortOptions {
   /** Cluster, credentials and TLS material; re-read on every request so rotated tokens apply. */
@@ -45,9 +47,9 @@ export function createKubernetesPort(options: KubernetesPortOptions): Kubernetes
   const kc = options.kubeConfig;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-  const requester = createKubeRequester(kc, timeoutMs);
+  const http = createKubeHttp(kc);
   const call = (what: string, method: string, path: string, body?: JsonObject) =>
-    requester.call(what, method, path, body);
+    http.request(method, path, body, { what, timeoutMs });
   const discovery = new Map<string, Promise<readonly ApiResource[]>>();
 
   function resourcesOf(apiVersion: string, refresh: boolean): Promise<readonly ApiResource[]> {
@@ -146,7 +148,7 @@ export function createKubernetesPort(options: KubernetesPortOptions): Kubernetes
     },
 
     close(): void {
-      requester.close();
+      http.close();
     },
   };
 }

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { isJsonObject, type JsonObject } from '../shared/admission.js';
-import { PalisadeError, errorMessage } from '../shared/errors.js';
+import { isJsonObject, type JsonObject } from './admission.js';
+import { PalisadeError, errorMessage } from './errors.js';
 
 /**
  * A failed call to the API server. `status` and `reason` come from the HTTP reply or from the
@@ -28,6 +27,10 @@ export function hasStatus(e: unknown, status: number): boolean {
 
 /** Per-request controls of {@link KubeHttp.request}. */
 export interface RequestOptions {
+  /** Names the request in errors (`list v1 Pod in namespace "a"`); default `METHOD path`. */
+  readonly what?: string;
+  /** Default JSON; `application/apply-patch+yaml` for server-side apply, merge patch... */
+  readonly contentType?: string;
   /** Ends the request early (stop, or a deadline the caller computed). */
   readonly signal?: AbortSignal;
   /** Whole-request deadline; default 30 s, so a hung API server cannot hang a caller. */
@@ -76,7 +79,16 @@ const TCP_KEEPALIVE_MS = 15_000;
  * kubeconfig loading and every authentication method through `applyToHTTPSOptions`, which is
  * called per request so rotated tokens and certificates apply.
  */
-export function createKubeHttp(kubeConfig: KubeConfig): KubeHttp {
+/**
+ * The part of client-node's KubeConfig used here, taken structurally so shared code never
+ * imports the client (the engine may import shared modules).
+ */
+export interface ClusterAccess {
+  getCurrentCluster(): { readonly server: string; readonly proxyUrl?: string | undefined } | null;
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
+
+export function createKubeHttp(kubeConfig: ClusterAccess): KubeHttp {
   const agents = new AgentPool();
 
   async function prepare(path: string): Promise<{ url: string; opts: https.RequestOptions }> {
@@ -90,14 +102,14 @@ export function createKubeHttp(kubeConfig: KubeConfig): KubeHttp {
     opts.headers = {
       ...(given === undefined || isHeaderList(given) ? {} : given),
       Accept: 'application/json',
-      'User-Agent': 'palisade-operator',
+      'User-Agent': 'palisade',
     };
     return { url: cluster.server.replace(/\/+$/, '') + path, opts };
   }
 
   return {
     async request(method, path, body, options = {}) {
-      const what = `${method} ${path}`;
+      const what = options.what ?? `${method} ${path}`;
       const { url, opts } = await prepare(path);
       // AbortSignal.timeout refuses fractional delays.
       const timeout = AbortSignal.timeout(Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
@@ -105,7 +117,7 @@ export function createKubeHttp(kubeConfig: KubeConfig): KubeHttp {
         options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
       let reply: { status: number; text: string };
       try {
-        reply = await send(url, { ...opts, method, signal }, body);
+        reply = await send(url, { ...opts, method, signal }, body, options.contentType);
       } catch (e: unknown) {
         throw new KubeApiError(`${what}: ${errorMessage(e)}`, undefined, undefined, e);
       }
@@ -197,11 +209,12 @@ function send(
   url: string,
   opts: https.RequestOptions,
   body: JsonObject | undefined,
+  contentType = 'application/json',
 ): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers = { ...(opts.headers as http.OutgoingHttpHeaders) };
   if (payload !== undefined) {
-    headers['Content-Type'] = 'application/json';
+    headers['Content-Type'] = contentType;
     headers['Content-Length'] = Buffer.byteLength(payload);
   }
   return new Promise((resolve, reject) => {
