@@ -116,7 +116,8 @@ export async function devCommand(
       target: { kind: 'url', baseUrl: url },
       caBundle: ca.certPem,
     },
-    sink: environment,
+    // One policy server here serves every policy, whatever its spec.policyServer says.
+    sinkFor: () => environment,
   });
   const cache: { watch?: PolicyWatch } = {};
   const schedule = serialScheduler(

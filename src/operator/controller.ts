@@ -9,6 +9,7 @@ import { policyStatus, type PolicyStatus } from './status.js';
 import {
   LABEL_PART_OF,
   isMutating,
+  policyServerOf,
   uniqueName,
   webhookConfiguration,
   type PolicyResource,
@@ -27,7 +28,12 @@ export interface PolicyControllerOptions {
   readonly api: KubeHttp;
   readonly logger: Logger;
   readonly webhooks: WebhookContext;
-  readonly sink: PolicySink;
+  /**
+   * The sink of a policy server by name, or undefined when no such PolicyServer exists (its
+   * policies are then `scheduled`: no webhook, nothing served). Dev mode answers one sink
+   * for every name.
+   */
+  readonly sinkFor: (policyServer: string) => PolicySink | undefined;
   readonly fieldManager?: string;
   readonly now?: () => Date;
 }
@@ -80,10 +86,21 @@ export class PolicyController {
 
   async reconcile(policies: readonly StoredPolicy[]): Promise<void> {
     const { logger } = this.#options;
-    const definitions = policies.map((p) =>
-      definitionFromManifest(p as unknown as JsonObject, `${p.kind}/${uniqueName(p)}`),
-    );
-    const states = await this.#options.sink.apply(definitions);
+    const states = new Map<string, PolicyLoadState>();
+    const known = new Set<string>();
+    // Grouped by sink, not by name: in dev mode every name leads to the one local server.
+    const bySink = new Map<PolicySink, StoredPolicy[]>();
+    for (const p of policies) {
+      const sink = this.#options.sinkFor(policyServerOf(p));
+      if (sink !== undefined) bySink.set(sink, [...(bySink.get(sink) ?? []), p]);
+    }
+    for (const [sink, group] of bySink) {
+      const definitions = group.map((p) =>
+        definitionFromManifest(p as unknown as JsonObject, `${p.kind}/${uniqueName(p)}`),
+      );
+      for (const p of group) known.add(uniqueName(p));
+      for (const [id, state] of await sink.apply(definitions)) states.set(id, state);
+    }
     const registered = new Set<string>();
     const keep = new Set<string>();
     for (const policy of policies) {
@@ -111,7 +128,7 @@ export class PolicyController {
       const status = policyStatus(
         policy,
         {
-          policyServerKnown: true,
+          policyServerKnown: known.has(id),
           load: states.get(id),
           servingMode: this.#servingMode.get(id),
           webhookRegistered: registered.has(id) || (keep.has(id) && present.has(id)),

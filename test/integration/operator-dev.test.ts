@@ -286,7 +286,13 @@ describe('palisade dev against a real API server', () => {
   });
 
   it('confines an AdmissionPolicy to its namespace', async () => {
-    const namespaced = { ...replicaPolicy(1, 'protect', 'one-replica'), kind: 'AdmissionPolicy' };
+    // Another policy server name: dev mode serves every policy from its one local server.
+    const base = replicaPolicy(1, 'protect', 'one-replica');
+    const namespaced = {
+      ...base,
+      kind: 'AdmissionPolicy',
+      spec: { ...base.spec, policyServer: 'tenants' },
+    };
     await kube.request('POST', `${GROUP}/namespaces/team-a/admissionpolicies`, namespaced);
     await active(`${GROUP}/namespaces/team-a/admissionpolicies/one-replica`);
     expect(await admit('team-a', 2)).toContain('at most 1 replicas');
