@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import {
   formatFinding,
   losesInformation,
@@ -7,6 +6,7 @@ import {
   type MigrationFinding,
   type MigrationResult,
 } from './migrate.js';
+import { CAP, docs } from './migrate-testdata.js';
 
 /** The rules of migrate-resource.ts, through the public entry point. */
 
@@ -22,24 +22,6 @@ function lines(result: MigrationResult): string[] {
 function levels(result: MigrationResult): MigrationFinding['level'][] {
   return result.findings.map((f) => f.level);
 }
-
-function docs(output: string): unknown[] {
-  return parseAllDocuments(output).map((d) => d.toJS() as unknown);
-}
-
-const CAP = `apiVersion: policies.kubewarden.io/v1
-kind: ClusterAdmissionPolicy
-metadata:
-  name: privileged-pods
-spec:
-  module: registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5
-  rules:
-    - apiGroups: [""]
-      apiVersions: ["v1"]
-      resources: ["pods"]
-      operations: ["CREATE", "UPDATE"]
-  mutating: false
-`;
 
 describe('migrateManifests: findings', () => {
   it('drops status, API-server metadata and Kubewarden finalizers as notes', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { isPalisadeError } from '../shared/errors.js';
 import {
   formatFinding,
@@ -9,6 +8,7 @@ import {
   type MigrationFinding,
   type MigrationResult,
 } from './migrate.js';
+import { CAP, docs } from './migrate-testdata.js';
 
 function migrate(text: string, source = 'in.yaml'): MigrationResult {
   return migrateManifests([{ source, text }]);
@@ -18,24 +18,6 @@ function migrate(text: string, source = 'in.yaml'): MigrationResult {
 function lines(result: MigrationResult): string[] {
   return result.findings.map(formatFinding);
 }
-
-function docs(output: string): unknown[] {
-  return parseAllDocuments(output).map((d) => d.toJS() as unknown);
-}
-
-const CAP = `apiVersion: policies.kubewarden.io/v1
-kind: ClusterAdmissionPolicy
-metadata:
-  name: privileged-pods
-spec:
-  module: registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5
-  rules:
-    - apiGroups: [""]
-      apiVersions: ["v1"]
-      resources: ["pods"]
-      operations: ["CREATE", "UPDATE"]
-  mutating: false
-`;
 
 describe('migrateManifests: rewrites', () => {
   it('moves a v1 policy to policies.palisade.dev/v1 and changes nothing else', () => {
