@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
 import { Command, Option } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
 import { runCommand } from '../cli/run.js';
-import { serveCommand } from '../cli/serve.js';
+import { serveCommand, type PoliciesSource } from '../cli/serve.js';
+import { parseConfigMapRef, type ConfigMapRef } from '../policy-server/index.js';
+import { PalisadeError, errorMessage } from '../shared/errors.js';
 import { testCommand } from '../cli/test.js';
 import { registerModuleCommands } from './module-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
@@ -125,6 +128,10 @@ wasmOptions(
         process.env.PALISADE_POLICIES ?? 'policies.yml',
       )
       .option(
+        '--policies-configmap <namespace/name>',
+        'follow the policies.yml key of this ConfigMap instead (hot reload, no restart); kubeconfig from KUBECONFIG or the pod service account',
+      )
+      .option(
         '--addr <address>',
         'address to bind',
         process.env.PALISADE_BIND_ADDRESS ?? '127.0.0.1',
@@ -153,6 +160,7 @@ wasmOptions(
     opts: LogFlags &
       WasmFlags & {
         policies: string;
+        policiesConfigmap?: string;
         addr: string;
         port: number;
         certFile?: string;
@@ -161,19 +169,23 @@ wasmOptions(
         policyTimeout: number;
         banner?: boolean;
       },
+    command: Command,
   ) => {
     if ((opts.certFile === undefined) !== (opts.keyFile === undefined)) {
       fail(new Error('--cert-file and --key-file go together'));
     }
+    const policies = policiesSource(opts, command.getOptionValueSource('policies') === 'cli');
     if (opts.workers > 1 && cluster.isPrimary) {
       forkWorkers(opts.workers);
       return;
     }
     const logger = loggerFrom(opts);
+    const source = policies();
     const wasm = await createWasmSupport(opts, logger, { clusterByDefault: true }).catch(fail);
     await serveCommand(
       {
         ...opts,
+        source,
         banner: opts.banner === true && cluster.isPrimary,
         modules: wasm.modules,
         release: () => wasm.close(),
@@ -184,6 +196,46 @@ wasmOptions(
     ).catch(fail);
   },
 );
+
+/**
+ * `--policies` or `--policies-configmap`, checked before any worker forks. The ConfigMap's
+ * kubeconfig is loaded later, by the returned function, in the process that serves.
+ */
+function policiesSource(
+  opts: { policies: string; policiesConfigmap?: string },
+  policiesGiven: boolean,
+): () => PoliciesSource {
+  if (opts.policiesConfigmap === undefined) return () => ({ kind: 'file', path: opts.policies });
+  if (policiesGiven) {
+    fail(
+      new PalisadeError(
+        'config_invalid',
+        '--policies and --policies-configmap are mutually exclusive: serve either a file or a ConfigMap',
+      ),
+    );
+  }
+  let configMap: ConfigMapRef;
+  try {
+    configMap = parseConfigMapRef(opts.policiesConfigmap);
+  } catch (e: unknown) {
+    fail(e);
+  }
+  return () => {
+    const kubeConfig = new KubeConfig();
+    try {
+      kubeConfig.loadFromDefault();
+      if (!kubeConfig.getCurrentCluster()) throw new Error('no current cluster');
+    } catch (e: unknown) {
+      fail(
+        new PalisadeError(
+          'config_invalid',
+          `--policies-configmap needs a kubeconfig (KUBECONFIG, ~/.kube/config or the pod's service account): ${errorMessage(e)}`,
+        ),
+      );
+    }
+    return { kind: 'configMap', configMap, kubeConfig };
+  };
+}
 
 registerModuleCommands(program);
 registerOciCommands(program);

@@ -49,6 +49,17 @@ export function definitionsFromDocuments(
   return out;
 }
 
+/**
+ * Reads a `policies.yml` (or manifests) held in memory, such as a ConfigMap key, exactly as
+ * {@link readPolicySources} reads the same text from a file: YAML or JSON, one or more
+ * documents, unique ids. `source` names where the text came from in every error (a syntax
+ * error adds `:line:col`); an entry that does not validate still becomes a definition carrying
+ * its error, as in a file.
+ */
+export function definitionsFromText(text: string, source: string): PolicyDefinition[] {
+  return checkUnique(definitionsFromDocuments(parseYamlDocuments(text, source), source));
+}
+
 async function readFileDefinitions(
   file: string,
   source: string,

@@ -3,11 +3,14 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
 import { errorBody } from './http-io.js';
+import { policiesStatus, type PolicyStatusProvider } from './policies-status.js';
 
 export interface AppDeps {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly draining: () => boolean;
+  /** Answers `GET /policies`; without it the route says this server does not report status. */
+  readonly status?: PolicyStatusProvider;
 }
 
 /** Method each known path answers; anything else on a known path is a 405. */
@@ -15,13 +18,14 @@ const ROUTE_METHODS: readonly (readonly [RegExp, string])[] = [
   [/^\/(?:validate|audit|validate_raw)\/[^/]+$/, 'POST'],
   [/^\/readiness$/, 'GET, HEAD'],
   [/^\/metrics$/, 'GET, HEAD'],
+  [/^\/policies$/, 'GET, HEAD'],
 ];
 
 /**
- * Everything that is not the admission fast path: readiness, metrics and the answers for
- * unknown paths and wrong methods. These are rare (a probe every few seconds, a scrape
- * every 15–30 s), so they get express's routing and readability; the admission routes
- * never pass through here when called with POST.
+ * Everything that is not the admission fast path: readiness, metrics, policy status and the
+ * answers for unknown paths and wrong methods. These are rare (a probe every few seconds, a
+ * scrape every 15–30 s, an operator's status poll), so they get express's routing and
+ * readability; the admission routes never pass through here when called with POST.
  */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -39,6 +43,14 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', async (_req, res) => {
     const text = await deps.registry.metrics();
     res.status(200).type(deps.registry.contentType).send(text);
+  });
+
+  app.get('/policies', (_req, res) => {
+    if (deps.status === undefined) {
+      sendError(res, 404, 'this policy server does not report policy status');
+      return;
+    }
+    res.status(200).json(policiesStatus(deps.status));
   });
 
   app.use((req, res) => {

@@ -31,3 +31,20 @@ export {
   type ShutdownOptions,
   type SignalSource,
 } from './shutdown.js';
+export {
+  followPoliciesConfigMap,
+  parseConfigMapRef,
+  POLICIES_KEY,
+  WAIT_LOG_INTERVAL_MS,
+  watchPoliciesConfigMap,
+  type ConfigMapRef,
+  type PoliciesConfigMap,
+  type PoliciesConfigMapOptions,
+  type PolicyApplier,
+} from './config-map-policies.js';
+export {
+  policiesStatus,
+  type PoliciesStatus,
+  type PolicySourceStatus,
+  type PolicyStatusProvider,
+} from './policies-status.js';

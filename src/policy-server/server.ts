@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import type { PolicyServerConfig, TlsFiles } from './config.js';
 import { HttpError, errorBody, sendJson } from './http-io.js';
 import type { PolicyServerMetrics } from './metrics.js';
+import type { PolicyStatusProvider } from './policies-status.js';
 
 /** How long a drained server waits for a half-received request before closing what is left. */
 const DRAIN_GRACE_MS = 500;
@@ -20,6 +21,8 @@ export interface PolicyServerOptions {
   readonly metrics: PolicyServerMetrics;
   /** From `createPolicyServerConfig`. */
   readonly config: Readonly<PolicyServerConfig>;
+  /** Load states and policy source for `GET /policies`; absent: that route answers 404. */
+  readonly status?: PolicyStatusProvider;
 }
 
 /** `created` → `serving` → `draining` → `closed`; readiness answers 200 only while `serving`. */
@@ -66,6 +69,8 @@ export function createPolicyServer(options: PolicyServerOptions): PolicyServer {
   let forceClose: (() => void) | undefined;
   const sockets = new Set<Socket>();
   const draining = (): boolean => state !== 'serving';
+  /** Read through a call: a check after an `await` must see what `close()` did meanwhile. */
+  const currentState = (): PolicyServerState => state;
   /** Requests being answered; once draining and none is left, the remaining sockets can go. */
   let inFlight = 0;
   let onDrained: (() => void) | undefined;
@@ -76,7 +81,12 @@ export function createPolicyServer(options: PolicyServerOptions): PolicyServer {
     bodyLimitBytes: config.bodyLimitBytes,
     draining,
   });
-  const app = createApp({ registry: metrics.registry, logger, draining });
+  const app = createApp({
+    registry: metrics.registry,
+    logger,
+    draining,
+    ...(options.status ? { status: options.status } : {}),
+  });
 
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     inFlight++;
@@ -111,6 +121,10 @@ export function createPolicyServer(options: PolicyServerOptions): PolicyServer {
         throw new PalisadeError('internal_error', `policy server cannot listen when ${state}`);
       }
       const tls = config.tls ? await readTls(config.tls) : undefined;
+      // close() may have run while the certificate was read: a closed server never binds.
+      if (currentState() !== 'created') {
+        throw new PalisadeError('internal_error', 'policy server closed while starting');
+      }
       const serverOptions: http.ServerOptions = {
         keepAliveTimeout: config.keepAliveTimeoutMs,
         requestTimeout: config.requestTimeoutMs,
