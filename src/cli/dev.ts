@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnvironment, type ModuleLoader } from '../engine/index.js';
 import { PolicyController } from '../operator/controller.js';
+import { serialScheduler } from '../operator/scheduler.js';
 import { createCertificateAuthority, issueServingCertificate } from '../operator/pki.js';
 import type { PolicyResource } from '../operator/webhooks.js';
 import {
@@ -35,30 +36,6 @@ export interface DevOptions {
   readonly resyncMs: number;
   readonly modules?: ModuleLoader;
   readonly release?: () => Promise<void>;
-}
-
-/**
- * Runs the reconcile serially: a change during a run schedules exactly one more run, so a burst
- * of `kubectl apply` costs two reconciles, not one per event.
- */
-function serialScheduler(run: () => Promise<void>, logger: Logger) {
-  let requested = 0;
-  let running = false;
-  const loop = async (): Promise<void> => {
-    running = true;
-    let handled: number;
-    do {
-      handled = requested;
-      await run().catch((e: unknown) => {
-        logger.error({ error: errorMessage(e) }, 'reconcile failed; retrying on the next change');
-      });
-    } while (handled !== requested);
-    running = false;
-  };
-  return () => {
-    requested++;
-    if (!running) void loop();
-  };
 }
 
 /**

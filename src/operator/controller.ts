@@ -18,10 +18,16 @@ import {
 
 /**
  * Where a policy server's policies go: in dev mode the in-process environment, in a cluster
- * the server's ConfigMap. Answers the per-policy load states once the set is applied.
+ * the server's ConfigMap. Answers the per-policy load states once the set is applied; a policy
+ * missing from the answer has no report yet (its webhook is then left as it is). `resources`
+ * are the same policies as `definitions`, in the same order, for sinks that render the
+ * resources themselves (the cluster's `policies.yml`).
  */
 export interface PolicySink {
-  apply(definitions: readonly PolicyDefinition[]): Promise<ReadonlyMap<string, PolicyLoadState>>;
+  apply(
+    definitions: readonly PolicyDefinition[],
+    resources: readonly PolicyResource[],
+  ): Promise<ReadonlyMap<string, PolicyLoadState>>;
 }
 
 export interface PolicyControllerOptions {
@@ -99,7 +105,7 @@ export class PolicyController {
         definitionFromManifest(p as unknown as JsonObject, `${p.kind}/${uniqueName(p)}`),
       );
       for (const p of group) known.add(uniqueName(p));
-      for (const [id, state] of await sink.apply(definitions)) states.set(id, state);
+      for (const [id, state] of await sink.apply(definitions, group)) states.set(id, state);
     }
     const registered = new Set<string>();
     const keep = new Set<string>();
@@ -115,8 +121,9 @@ export class PolicyController {
         } catch (e) {
           logger.error({ policy: id, error: errorMessage(e) }, 'cannot register the webhook');
         }
-      } else if (state?.servingGeneration !== undefined) {
-        // The previous version serves: its webhook configuration stays as it was.
+      } else if (state?.servingGeneration !== undefined || (state === undefined && known.has(id))) {
+        // The previous version serves, or the policy server has not reported on this version
+        // yet (a cluster server loading it, or unreachable): the webhook stays as it was.
         keep.add(id);
       } else {
         this.#servingMode.delete(id);
