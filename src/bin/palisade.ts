@@ -10,6 +10,7 @@ import { testCommand } from '../cli/test.js';
 import { registerModuleCommands } from './module-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerOperatorCommand } from './operator-command.js';
 import { registerOciCommands } from './oci-commands.js';
 import {
   fail,
@@ -240,6 +241,7 @@ function policiesSource(
 registerModuleCommands(program);
 registerOciCommands(program);
 registerDevCommand(program);
+registerOperatorCommand(program);
 registerMigrateCommand(program);
 
 /** Several processes on one port (node:cluster); signals are forwarded so each drains. */
