@@ -178,7 +178,7 @@ async function serveConfigMap(
   );
   logger.info(
     { configMap: `${source.configMap.namespace}/${source.configMap.name}` },
-    'waiting for the policies ConfigMap',
+    'reading policies from the ConfigMap',
   );
   if (!(await policies.firstApplied(stopping.signal))) return undefined;
   try {

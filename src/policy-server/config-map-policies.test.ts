@@ -50,6 +50,15 @@ class FakeInformer implements Informer {
     this.synced = true;
     void this.handlers.onSynced?.();
   }
+  add(object: JsonObject): void {
+    void this.handlers.onAdd?.(object);
+  }
+  update(object: JsonObject, old: JsonObject = {}): void {
+    void this.handlers.onUpdate?.(object, old);
+  }
+  remove(object: JsonObject): void {
+    void this.handlers.onDelete?.(object);
+  }
 }
 
 /** Records the ids of every applied set; `gate` holds applies until released. */
@@ -129,7 +138,7 @@ describe('followPoliciesConfigMap', () => {
   it('applies the first version, then reports it as the one serving', async () => {
     const env = await loadEnvironment([], { logger: silentLogger() });
     const { informer, policies } = follow((d) => env.apply(d));
-    informer.handlers.onAdd?.(configMap('7', replicas(5)));
+    informer.add(configMap('7', replicas(5)));
     expect(await policies.firstApplied()).toBe(true);
     expect(env.loadStates().get('replicas')?.state).toBe('active');
     expect(policies.status()).toEqual({
@@ -142,10 +151,10 @@ describe('followPoliciesConfigMap', () => {
   it('keeps the previous set when a version does not parse, and says where', async () => {
     const env = await loadEnvironment([], { logger: silentLogger() });
     const { informer, policies } = follow((d) => env.apply(d));
-    informer.handlers.onAdd?.(configMap('7', replicas(5)));
+    informer.add(configMap('7', replicas(5)));
     await policies.firstApplied();
     const before = env.loadStates();
-    informer.handlers.onUpdate?.(configMap('8', 'replicas: {module: [unclosed\n'), {});
+    informer.update(configMap('8', 'replicas: {module: [unclosed\n'));
     await tick();
     expect(env.loadStates()).toBe(before);
     const status = policies.status();
@@ -154,7 +163,7 @@ describe('followPoliciesConfigMap', () => {
       /^resourceVersion 8 was not applied: ConfigMap palisade-system\/policy-server-default policies\.yml:\d+:\d+: /,
     );
 
-    informer.handlers.onUpdate?.(configMap('9', replicas(10)), {});
+    informer.update(configMap('9', replicas(10)));
     await tick();
     expect(policies.status()).toEqual({
       kind: 'configMap',
@@ -169,7 +178,7 @@ describe('followPoliciesConfigMap', () => {
   ])('does not apply a version with %s', async (_what, text, message) => {
     const applier = recordingApplier();
     const { informer, policies } = follow(applier.apply);
-    informer.handlers.onAdd?.(configMap('3', text));
+    informer.add(configMap('3', text));
     await tick();
     expect(applier.applied).toEqual([]);
     expect(policies.status().error).toMatch(message);
@@ -179,9 +188,7 @@ describe('followPoliciesConfigMap', () => {
   it('applies a version whose entries are invalid: the environment reports them per policy', async () => {
     const env = await loadEnvironment([], { logger: silentLogger() });
     const { informer, policies } = follow((d) => env.apply(d));
-    informer.handlers.onAdd?.(
-      configMap('4', 'bad:\n  module: builtin://cel\n  policyMode: loud\n'),
-    );
+    informer.add(configMap('4', 'bad:\n  module: builtin://cel\n  policyMode: loud\n'));
     expect(await policies.firstApplied()).toBe(true);
     const state = env.loadStates().get('bad');
     expect(state?.state).toBe('failed');
@@ -193,14 +200,14 @@ describe('followPoliciesConfigMap', () => {
     const applier = recordingApplier();
     const { informer, policies } = follow(applier.apply);
     applier.hold();
-    informer.handlers.onAdd?.(configMap('1', replicas(1)));
+    informer.add(configMap('1', replicas(1)));
     await tick();
     for (const [rv, max] of [
       ['2', 22],
       ['3', 333],
       ['4', 4444],
     ] as const)
-      informer.handlers.onUpdate?.(configMap(rv, replicas(max)), {});
+      informer.update(configMap(rv, replicas(max)));
     await tick();
     expect(applier.applied).toHaveLength(1);
     applier.release();
@@ -213,9 +220,9 @@ describe('followPoliciesConfigMap', () => {
     const applier = recordingApplier();
     const { informer, policies } = follow(applier.apply);
     const object = configMap('5', replicas(5));
-    informer.handlers.onAdd?.(object);
+    informer.add(object);
     await policies.firstApplied();
-    informer.handlers.onUpdate?.(object, object);
+    informer.update(object, object);
     await tick();
     expect(applier.applied).toHaveLength(1);
   });
@@ -223,15 +230,15 @@ describe('followPoliciesConfigMap', () => {
   it('keeps serving when the ConfigMap is deleted, and follows it when it comes back', async () => {
     const applier = recordingApplier();
     const { informer, policies } = follow(applier.apply);
-    informer.handlers.onAdd?.(configMap('5', replicas(5)));
+    informer.add(configMap('5', replicas(5)));
     await policies.firstApplied();
-    informer.handlers.onDelete?.(configMap('5', replicas(5)));
+    informer.remove(configMap('5', replicas(5)));
     expect(policies.status()).toMatchObject({
       resourceVersion: '5',
       error:
         'ConfigMap palisade-system/policy-server-default was deleted: resourceVersion 5 keeps serving',
     });
-    informer.handlers.onAdd?.(configMap('12', replicas(6)));
+    informer.add(configMap('12', replicas(6)));
     await tick();
     expect(applier.applied).toHaveLength(2);
     expect(policies.status().error).toBeUndefined();
@@ -253,7 +260,7 @@ describe('followPoliciesConfigMap', () => {
     expect(waiting[0]?.['reason']).toContain('does not exist');
     expect(applied).toBeUndefined();
 
-    informer.handlers.onAdd?.(configMap('1', replicas(1)));
+    informer.add(configMap('1', replicas(1)));
     await tick();
     expect(applied).toBe(true);
     const count = lines().length;
@@ -265,10 +272,22 @@ describe('followPoliciesConfigMap', () => {
     ).not.toContain('waiting for the policies ConfigMap before serving');
   });
 
+  it('does not claim to wait for a ConfigMap the first list delivered', async () => {
+    const { logger, lines } = captureLogger();
+    const applier = recordingApplier();
+    applier.hold();
+    const { informer, policies } = follow(applier.apply, logger);
+    informer.add(configMap('1', replicas(1)));
+    informer.sync();
+    applier.release();
+    expect(await policies.firstApplied()).toBe(true);
+    expect(lines().map((l) => l['msg'])).toEqual(['policies loaded from the ConfigMap']);
+  });
+
   it('logs a version that is not applied as an error naming the ConfigMap', async () => {
     const { logger, lines } = captureLogger();
     const { informer } = follow(recordingApplier().apply, logger);
-    informer.handlers.onAdd?.(configMap('2', ': : :\n  - [\n'));
+    informer.add(configMap('2', ': : :\n  - [\n'));
     await tick();
     const error = lines().find((l) => l['level'] === 50);
     expect(error?.['msg']).toMatch(

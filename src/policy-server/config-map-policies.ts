@@ -164,7 +164,8 @@ class Follower {
         this.#onDelete();
       },
       onSynced: () => {
-        if (this.#appliedVersion === undefined && this.#pending === undefined) this.#logWaiting();
+        // The list's add (if any) was delivered just before, and may be applying now.
+        if (this.#draining === undefined) this.#logWaiting();
       },
     };
   }
@@ -222,8 +223,11 @@ class Follower {
 
   #logWaiting(): void {
     if (this.#appliedVersion !== undefined) return;
-    const why =
-      this.#error ?? `ConfigMap ${this.#label} does not exist (or is not visible to this identity)`;
+    let why = this.#error;
+    if (why === undefined && this.#draining !== undefined) {
+      why = `resourceVersion ${this.#seenVersion ?? '?'} is loading`;
+    }
+    why ??= `ConfigMap ${this.#label} does not exist (or is not visible to this identity)`;
     this.#log.warn({ reason: why }, 'waiting for the policies ConfigMap before serving');
   }
 
