@@ -56,6 +56,14 @@ export async function applyObject(api: KubeHttp, o: KubeObject): Promise<JsonObj
   );
 }
 
+/** Where an object to delete is: `policyServerResources`' `unwanted` entries. */
+export interface ObjectLocation {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
 /**
  * Deletes the object when its controller owner is `ownerUid`, and answers whether it did. A
  * same-named object of the user's (say the ServiceAccount `spec.serviceAccountName` names) is
@@ -64,13 +72,14 @@ export async function applyObject(api: KubeHttp, o: KubeObject): Promise<JsonObj
  */
 export async function deleteIfOwned(
   api: KubeHttp,
-  ref: KubeObject,
+  ref: ObjectLocation,
   ownerUid: string,
 ): Promise<boolean> {
-  const path = objectPath(ref);
+  const { apiVersion, kind, namespace, name } = ref;
+  const path = objectPath({ apiVersion, kind, metadata: { name, namespace } });
   let current: JsonObject;
   try {
-    current = await api.request('GET', path, undefined, { what: `read ${ref.kind ?? '?'}` });
+    current = await api.request('GET', path, undefined, { what: `read ${kind} ${name}` });
   } catch (e: unknown) {
     if (hasStatus(e, 404)) return false;
     throw e;
@@ -86,7 +95,7 @@ export async function deleteIfOwned(
       'DELETE',
       path,
       { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: meta['uid'] } },
-      { what: `delete ${ref.kind ?? '?'} ${ref.metadata?.name ?? ''}` },
+      { what: `delete ${kind} ${namespace}/${name}` },
     );
     return true;
   } catch (e: unknown) {

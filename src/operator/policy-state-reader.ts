@@ -1,4 +1,5 @@
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { PolicyLoadState } from '../engine/types.js';
 import { isJsonObject, type JsonObject } from '../shared/admission.js';
 import { errorMessage } from '../shared/errors.js';
@@ -33,6 +34,11 @@ export interface HttpsStateReaderOptions {
   readonly logger: Logger;
   /** Per request; short, because the reconcile loop waits for it. Default 2 s. */
   readonly timeoutMs?: number;
+  /**
+   * How the Service name resolves; default DNS. Tests point it at a local `palisade serve`, so
+   * the certificate is still checked against the Service's name.
+   */
+  readonly lookup?: LookupFunction;
 }
 
 const DEFAULT_TIMEOUT_MS = 2_000;
@@ -67,6 +73,7 @@ function getJson(options: HttpsStateReaderOptions): Promise<unknown> {
         ca: options.caBundle(),
         headers: { Accept: 'application/json' },
         signal: AbortSignal.timeout(timeoutMs),
+        ...(options.lookup ? { lookup: options.lookup } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
