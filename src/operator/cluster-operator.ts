@@ -151,6 +151,8 @@ export async function startClusterOperator(
   };
 
   let election: LeaderElection | undefined;
+  /** Without an election: the one leadership, which ends with `stop`. */
+  let leading: Promise<void> = Promise.resolve();
   const standby = new AbortController();
   if (options.leaderElection) {
     election = startLeaderElection({
@@ -163,7 +165,7 @@ export async function startClusterOperator(
     });
     void reportStandby(options, log, () => election?.isLeader() ?? false, standby.signal);
   } else {
-    void lead(standby.signal);
+    leading = lead(standby.signal);
   }
   log.info(
     {
@@ -179,7 +181,7 @@ export async function startClusterOperator(
     async stop() {
       standby.abort();
       if (election !== undefined) await election.stop();
-      else await scheduler.idle();
+      else await leading;
       await Promise.all([cache.servers?.stop(), cache.watch?.stop()]);
     },
   };

@@ -80,6 +80,8 @@ const UNSERVED: PolicySink = { apply: () => Promise.resolve(new Map()) };
 export class PolicyServerController {
   readonly #options: PolicyServerControllerOptions;
   readonly #sinks = new Map<string, { uid: string; sink: PolicySink }>();
+  /** PolicyServers with policies: a sink nobody applies to has nothing left to wait for. */
+  #withPolicies = new Set<string>();
   #ca: OperatorCa | undefined;
 
   constructor(options: PolicyServerControllerOptions) {
@@ -98,8 +100,9 @@ export class PolicyServerController {
 
   /** Some policy server has not reported on the version it was given: ask again soon. */
   awaitingReport(): boolean {
-    return [...this.#sinks.values()].some(
-      ({ sink }) => sink instanceof ClusterPolicySink && sink.awaitingReport(),
+    return [...this.#sinks].some(
+      ([name, { sink }]) =>
+        this.#withPolicies.has(name) && sink instanceof ClusterPolicySink && sink.awaitingReport(),
     );
   }
 
@@ -116,6 +119,7 @@ export class PolicyServerController {
       this.#options.logger.error({ error: caError }, 'cannot reconcile the operator CA');
     }
     const live = new Set<string>();
+    this.#withPolicies = new Set(policies.map(policyServerOf));
     for (const object of policyServers) {
       const ps = inputOf(object);
       if (ps === undefined || isDeleting(object)) continue;

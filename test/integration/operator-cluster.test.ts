@@ -217,4 +217,29 @@ describe('palisade operator on a real API server', () => {
     expect(code).toBe(0);
     expect(await holder()).toBe('');
   }, 30_000);
+
+  it('reconciles at once without leader election, and leaves the Lease alone', async () => {
+    const single = await startOperator(
+      kube.kubeconfigPath,
+      'operator-c',
+      '--namespace',
+      NS,
+      '--no-leader-election',
+    );
+    try {
+      expect(single.log()).toContain('leading: reconciling');
+      await api.request('POST', `${GROUP}/policyservers`, {
+        apiVersion: 'policies.palisade.dev/v1',
+        kind: 'PolicyServer',
+        metadata: { name: 'single' },
+        spec: { image: 'ghcr.io/palisade/palisade:test', replicas: 1 },
+      });
+      await eventually('its Deployment', () =>
+        find(api, `${OBJECTS.Deployment}/policy-server-single`),
+      );
+      expect(await holder()).toBe('');
+    } finally {
+      expect(await single.stop('SIGTERM')).toBe(0);
+    }
+  }, 30_000);
 });
