@@ -1,10 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { devCommand } from '../cli/dev.js';
-import { crdsServed, installCrds } from '../operator/crd-install.js';
 import { watchPolicies } from '../operator/policy-watch.js';
-import { PalisadeError, errorMessage } from '../shared/errors.js';
-import { createKubeHttp } from '../shared/kube-http.js';
+import { connectCluster } from './cluster.js';
 import {
   fail,
   logOptions,
@@ -62,25 +59,9 @@ export function registerDevCommand(program: Command): void {
     false,
   ).action(async (opts: DevFlags) => {
     const logger = loggerFrom(opts);
-    const kubeConfig = new KubeConfig();
-    try {
-      kubeConfig.loadFromDefault();
-      if (!kubeConfig.getCurrentCluster()) throw new Error('no current cluster');
-    } catch (e) {
-      fail(
-        new PalisadeError('config_invalid', `palisade dev needs a kubeconfig: ${errorMessage(e)}`),
-      );
-    }
-    const api = createKubeHttp(kubeConfig);
-    if (opts.installCrds === true) await installCrds(api).catch(fail);
-    else if (!(await crdsServed(api).catch(fail))) {
-      fail(
-        new PalisadeError(
-          'config_invalid',
-          'the cluster does not serve policies.palisade.dev/v1: apply crds/ (kubectl apply -f crds/) or run palisade dev --install-crds',
-        ),
-      );
-    }
+    const { kubeConfig, api } = await connectCluster('dev', {
+      installCrds: opts.installCrds === true,
+    }).catch(fail);
     const wasm = await createWasmSupport(opts, logger, { clusterByDefault: true }).catch(fail);
     await devCommand(
       {

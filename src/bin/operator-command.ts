@@ -1,11 +1,8 @@
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { startClusterOperator } from '../operator/cluster-operator.js';
-import { crdsServed, installCrds } from '../operator/crd-install.js';
 import { installShutdownHandlers } from '../policy-server/index.js';
-import { PalisadeError, errorMessage } from '../shared/errors.js';
-import { createKubeHttp } from '../shared/kube-http.js';
+import { connectCluster } from './cluster.js';
 import {
   fail,
   logOptions,
@@ -53,28 +50,9 @@ export function registerOperatorCommand(program: Command): void {
     'info',
   ).action(async (opts: OperatorFlags) => {
     const logger = loggerFrom(opts);
-    const kubeConfig = new KubeConfig();
-    try {
-      kubeConfig.loadFromDefault();
-      if (!kubeConfig.getCurrentCluster()) throw new Error('no current cluster');
-    } catch (e) {
-      fail(
-        new PalisadeError(
-          'config_invalid',
-          `palisade operator needs a kubeconfig or a service account: ${errorMessage(e)}`,
-        ),
-      );
-    }
-    const api = createKubeHttp(kubeConfig);
-    if (opts.installCrds === true) await installCrds(api).catch(fail);
-    else if (!(await crdsServed(api).catch(fail))) {
-      fail(
-        new PalisadeError(
-          'config_invalid',
-          'the cluster does not serve policies.palisade.dev/v1: apply crds/ or run palisade operator --install-crds',
-        ),
-      );
-    }
+    const { kubeConfig, api } = await connectCluster('operator', {
+      installCrds: opts.installCrds === true,
+    }).catch(fail);
     const operator = await startClusterOperator(
       {
         kubeConfig,
