@@ -9,6 +9,7 @@ import { parseImageReference } from '../../src/oci/reference.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startDev } from './support/cli.js';
+import { eventually } from './support/operator-cluster.js';
 
 /**
  * The operator end to end on a real kube-apiserver and etcd: `palisade dev` runs the controller
@@ -24,21 +25,6 @@ const GROUP = '/apis/policies.palisade.dev/v1';
 let kube: KubeApiServer;
 let registry: TestRegistry;
 let dev: Awaited<ReturnType<typeof startDev>>;
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  let last: Error | undefined;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = e instanceof Error ? e : new Error(String(e));
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-}
 
 async function installCrds(): Promise<void> {
   for (const file of (await readdir(CRDS)).filter((f) => f.endsWith('.yaml'))) {
