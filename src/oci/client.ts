@@ -386,31 +386,8 @@ export class RegistryClient {
     );
   }
 
-  /**
-   * A plain `https://` (or, for insecure hosts only, `http://`) download, with the host's CA
-   * from `source_authorities`: Kubewarden's `https://` module URLs.
-   */
-  async download(url: URL, maxBody: number): Promise<{ body: Buffer; digest: string }> {
-    if (url.protocol === 'http:' && !this.#connections.isInsecure(url.host)) {
-      throw new PalisadeError(
-        'reference_invalid',
-        `${url.href}: plain http is only allowed for hosts listed in insecure_sources`,
-      );
-    }
-    const reply = await this.#connections.send(url.host, {
-      method: 'GET',
-      target: url.href,
-      headers: { accept: '*/*' },
-      signal: this.#signal(),
-      maxBody,
-      hash: 'sha256',
-    });
-    if (reply.status !== 200) {
-      throw new PalisadeError(
-        'registry_request_failed',
-        `cannot download ${url.href}: ${describeFailure(reply)}`,
-      );
-    }
-    return { body: reply.body, digest: reply.digest ?? '' };
+  /** Kubewarden's `https://` module URLs, with the host's CA from `source_authorities`. */
+  download(url: URL, maxBody: number): Promise<{ body: Buffer; digest: string }> {
+    return this.#connections.download(url, maxBody, this.#signal());
   }
 }

@@ -165,4 +165,36 @@ export class Connections {
     }
     return `cannot reach ${host}: ${errorMessage(e)}`;
   }
+
+  /**
+   * A plain `https://` (or, for insecure hosts only, `http://`) download with the host's CAs,
+   * hashed as it arrives.
+   */
+  async download(
+    url: URL,
+    maxBody: number,
+    signal: AbortSignal,
+  ): Promise<{ body: Buffer; digest: string }> {
+    if (url.protocol === 'http:' && !this.isInsecure(url.host)) {
+      throw new PalisadeError(
+        'reference_invalid',
+        `${url.href}: plain http is only allowed for hosts listed in insecure_sources`,
+      );
+    }
+    const reply = await this.send(url.host, {
+      method: 'GET',
+      target: url.href,
+      headers: { accept: '*/*' },
+      signal,
+      maxBody,
+      hash: 'sha256',
+    });
+    if (reply.status !== 200) {
+      throw new PalisadeError(
+        'registry_request_failed',
+        `cannot download ${url.href}: ${describeFailure(reply)}`,
+      );
+    }
+    return { body: reply.body, digest: reply.digest ?? '' };
+  }
 }
