@@ -67,8 +67,9 @@ export function registerDevCommand(program: Command): void {
       {
         api,
         watchPolicies: (onChange) =>
+          // No informer resync: devCommand's own timer reconciles every resyncMs already.
           watchPolicies(kubeConfig, logger.child({ component: 'operator' }), onChange, {
-            resyncPeriodMs: opts.resyncSeconds * 1000,
+            resyncPeriodMs: 0,
           }),
         namespace: opts.namespace,
         port: opts.port,
